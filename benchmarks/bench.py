@@ -1,0 +1,103 @@
+"""Build time and peak memory of each builder, against copying the finished matrix.
+
+    python benchmarks/bench.py            # every case
+    python benchmarks/bench.py conv       # cases whose name contains "conv"
+
+For each case it prints the best-of-N build time, the time to copy the finished
+``data``, ``indices`` and ``indptr`` arrays, their ratio (target: at most 3), and the peak
+memory traced during one build against the finished matrix's bytes (target: at most 2).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import convmat
+
+
+@dataclass
+class Case:
+    name: str
+    build: Callable[[], object]
+    repeat: int = 5
+
+
+def _conv_1x1024() -> object:
+    w = np.random.default_rng(0).standard_normal((1, 1, 3, 3))
+    return convmat.conv_matrix(w, (1, 1024, 1024), padding=1)
+
+
+def _conv_16x128_f32() -> object:
+    w = np.random.default_rng(0).standard_normal((16, 16, 3, 3)).astype(np.float32)
+    return convmat.conv_matrix(w, (16, 128, 128), padding=1)
+
+
+def _conv_transpose_16x64_f32() -> object:
+    w = np.random.default_rng(0).standard_normal((16, 16, 4, 4)).astype(np.float32)
+    return convmat.conv_transpose_matrix(w, (16, 64, 64), stride=2, padding=1)
+
+
+def _conv_reflect_1x512() -> object:
+    w = np.random.default_rng(0).standard_normal((1, 1, 3, 3))
+    return convmat.conv_matrix(w, (1, 512, 512), padding=1, padding_mode="reflect")
+
+
+CASES: list[Case] = [
+    Case("conv2d 1->1 1024x1024 k3 p1 float64", _conv_1x1024),
+    Case("conv2d 16->16 128x128 k3 p1 float32", _conv_16x128_f32),
+    Case("conv_transpose2d 16->16 64x64 k4 s2 p1 float32", _conv_transpose_16x64_f32),
+    Case("conv2d 1->1 512x512 k3 p1 reflect (sorts and merges)", _conv_reflect_1x512),
+]
+
+
+def _copy_time(A, repeat: int) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        A.data.copy(), A.indices.copy(), A.indptr.copy()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def measure(case: Case) -> dict:
+    best = np.inf
+    for _ in range(case.repeat):
+        t0 = time.perf_counter()
+        A = case.build()
+        best = min(best, time.perf_counter() - t0)
+        del A
+    A = case.build()
+    copy = _copy_time(A, case.repeat)
+    size = A.data.nbytes + A.indices.nbytes + A.indptr.nbytes
+    del A
+    tracemalloc.start()
+    A = case.build()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"name": case.name, "nnz": A.nnz, "build": best, "copy": copy,
+            "time_ratio": best / copy, "mib": size / 2**20, "mem_ratio": peak / size}
+
+
+def main(argv: list[str]) -> int:
+    pattern = argv[0] if argv else ""
+    print(f"{'case':58s} {'nnz':>11s} {'build ms':>9s} {'copy ms':>8s} {'x copy':>7s} "
+          f"{'MiB':>7s} {'peak/size':>9s}")
+    worst = 0.0
+    for case in CASES:
+        if pattern not in case.name:
+            continue
+        r = measure(case)
+        worst = max(worst, r["time_ratio"])
+        print(f"{r['name']:58s} {r['nnz']:11,d} {1e3 * r['build']:9.1f} {1e3 * r['copy']:8.1f} "
+              f"{r['time_ratio']:7.2f} {r['mib']:7.1f} {r['mem_ratio']:9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

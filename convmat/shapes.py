@@ -1,0 +1,442 @@
+"""Shape arithmetic: every size, padding and argument check of convmat, in one place.
+
+Each builder normalises its arguments here, gets back a small frozen geometry object, and
+never computes a size itself. The public helpers (``conv_output_shape`` and friends) take
+the builder's own arguments and return the output shape ``(C, *spatial)`` of one sample.
+
+All rules are torch's (``torch.nn.functional``, 2.13), per spatial dimension, with
+``L`` the input length, ``k`` the kernel, ``s`` the stride, ``p`` the padding, ``d`` the
+dilation and ``ek = d (k - 1) + 1`` the effective kernel:
+
+* convolution: ``O = (L + p_before + p_after - ek) // s + 1``;
+* transposed convolution: ``O = (L - 1) s - 2 p + d (k - 1) + output_padding + 1``;
+* pooling: as convolution, or with ``ceil`` in ``ceil_mode`` (the last window must start
+  inside the input or the left padding).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "Window",
+    "conv_output_shape",
+    "conv_transpose_output_shape",
+]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+# --------------------------------------------------------------------------- arguments
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def as_int(value, name: str) -> int:
+    """``value`` as a Python int; ``TypeError`` naming ``name`` for anything else."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer, got {name}={value!r}")
+    return int(value)
+
+
+def as_tuple(value, n: int, name: str) -> tuple[int, ...]:
+    """An int or a sequence of 1 or ``n`` ints, as an ``n``-tuple (torch's expansion)."""
+    if _is_int(value):
+        return (int(value),) * n
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(
+            f"{name} must be an integer or a sequence of {n} integers, got {name}={value!r}"
+        )
+    items = tuple(value)
+    if len(items) == 1:
+        items = items * n
+    if len(items) != n:
+        raise ValueError(
+            f"{name} must be a single integer or a sequence of {n} integers (one per "
+            f"spatial dimension), got {name}={value!r}"
+        )
+    for item in items:
+        if not _is_int(item):
+            raise TypeError(f"{name} must hold integers, got {name}={value!r}")
+    return tuple(int(v) for v in items)
+
+
+def check_at_least(values: tuple[int, ...], low: int, name: str, given=None) -> None:
+    if any(v < low for v in values):
+        shown = values if given is None else given
+        what = "positive" if low == 1 else f"at least {low}"
+        raise ValueError(f"{name} must be {what}, got {name}={shown!r}")
+
+
+def as_shape(shape, name: str = "input_shape", *, min_ndim: int = 1) -> tuple[int, ...]:
+    """A shape as a tuple of non-negative ints."""
+    if _is_int(shape) or isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__"):
+        raise TypeError(f"{name} must be a sequence of integers, got {name}={shape!r}")
+    items = tuple(shape)
+    for item in items:
+        if not _is_int(item):
+            raise TypeError(f"{name} must hold integers, got {name}={shape!r}")
+    items = tuple(int(v) for v in items)
+    if len(items) < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} entries, got {name}={shape!r}")
+    if any(v < 0 for v in items):
+        raise ValueError(f"{name} must hold non-negative sizes, got {name}={shape!r}")
+    return items
+
+
+def shape_of(array_or_shape, name: str) -> tuple[int, ...]:
+    """The shape of an array, or a shape given as a 1-D sequence of ints."""
+    if isinstance(array_or_shape, tuple) and all(_is_int(v) for v in array_or_shape):
+        return as_shape(array_or_shape, name)
+    return tuple(np.shape(array_or_shape))
+
+
+# --------------------------------------------------------------------------- windows
+@dataclass(frozen=True)
+class Window:
+    """A window sliding over a padded grid, per spatial dimension.
+
+    Output position ``j`` of dimension ``i`` reads taps ``t = 0 .. kernel[i]-1`` at input
+    positions ``j * stride[i] - pad_before[i] + t * dilation[i]`` (negative or past the
+    end: padding). ``out`` is the number of window positions.
+    """
+
+    size: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pad_before: tuple[int, ...]
+    pad_after: tuple[int, ...]
+    out: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.kernel)
+
+    def positions(self, dim: int, n_out: int | None = None) -> np.ndarray:
+        """Input position of every (output position, tap) pair of one dimension."""
+        n_out = self.out[dim] if n_out is None else n_out
+        j = np.arange(n_out, dtype=np.int64)[:, None]
+        t = np.arange(self.kernel[dim], dtype=np.int64)[None, :]
+        return j * self.stride[dim] - self.pad_before[dim] + t * self.dilation[dim]
+
+
+def effective_kernel(kernel, dilation) -> tuple[int, ...]:
+    return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+
+
+# --------------------------------------------------------------------------- convolution
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything ``conv_matrix`` needs to know, validated."""
+
+    in_channels: int
+    out_channels: int
+    groups: int
+    window: Window
+    padding_mode: str
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.in_channels, *self.window.size)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, *self.window.out)
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, self.in_channels // self.groups, *self.window.kernel)
+
+
+def _weight_and_input(weight_shape, input_shape, op: str):
+    weight_shape = tuple(weight_shape)
+    if len(weight_shape) not in (3, 4, 5):
+        raise ValueError(
+            f"weight must have 3, 4 or 5 dimensions (channels, channels per group, then a "
+            f"kernel of 1, 2 or 3 spatial dimensions) for {op}, got weight of shape "
+            f"{weight_shape}"
+        )
+    input_shape = as_shape(input_shape)
+    if len(input_shape) != len(weight_shape) - 1:
+        raise ValueError(
+            f"input_shape must be (C, *spatial) with {len(weight_shape) - 2} spatial "
+            f"dimension(s) to match weight of shape {weight_shape}, got "
+            f"input_shape={input_shape}"
+        )
+    if any(k < 1 for k in weight_shape[2:]):
+        raise ValueError(f"kernel size must be positive, got weight of shape {weight_shape}")
+    return weight_shape, input_shape
+
+
+def _groups(groups, divisible, what: str, weight_shape) -> int:
+    groups = as_int(groups, "groups")
+    if groups < 1:
+        raise ValueError(f"groups must be a positive integer, got groups={groups}")
+    if divisible % groups:
+        raise ValueError(
+            f"groups={groups} must divide {what} ({divisible}), the first dimension of "
+            f"weight of shape {weight_shape}"
+        )
+    return groups
+
+
+def _same_padding(kernel, dilation, stride):
+    if any(s != 1 for s in stride):
+        raise ValueError(
+            f"padding='same' is not supported for strided convolutions, got stride={stride}"
+        )
+    total = tuple(d * (k - 1) for k, d in zip(kernel, dilation))
+    # torch puts the odd extra pixel at the end: left = total // 2.
+    before = tuple(t // 2 for t in total)
+    return before, tuple(t - b for t, b in zip(total, before))
+
+
+def conv_geometry(
+    weight_shape, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
+    padding_mode="zeros",
+) -> ConvGeometry:
+    """Validate ``conv_matrix``'s arguments as torch does and compute its output shape."""
+    weight_shape, input_shape = _weight_and_input(weight_shape, input_shape, "conv_matrix")
+    n = len(weight_shape) - 2
+    kernel = weight_shape[2:]
+    stride = as_tuple(stride, n, "stride")
+    check_at_least(stride, 1, "stride")
+    dilation = as_tuple(dilation, n, "dilation")
+    check_at_least(dilation, 1, "dilation")
+    if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
+        raise ValueError(
+            f"padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}"
+        )
+    if isinstance(padding, str):
+        if padding == "valid":
+            before = after = (0,) * n
+        elif padding == "same":
+            before, after = _same_padding(kernel, dilation, stride)
+        else:
+            raise ValueError(
+                f"padding must be an integer, a tuple, 'valid' or 'same', got padding={padding!r}"
+            )
+    else:
+        before = after = as_tuple(padding, n, "padding")
+        # F.pad crops with a negative width, so only zero padding forbids it.
+        if padding_mode == "zeros":
+            check_at_least(before, 0, "padding", padding)
+    groups = _groups(groups, weight_shape[0], "out_channels", weight_shape)
+    channels = input_shape[0]
+    if channels != weight_shape[1] * groups:
+        raise ValueError(
+            f"input_shape has {channels} channels, but weight of shape {weight_shape} with "
+            f"groups={groups} expects {weight_shape[1] * groups} "
+            f"(weight.shape[1] * groups)"
+        )
+    size = input_shape[1:]
+    if padding_mode != "zeros":
+        _check_pad_mode(size, before, after, padding_mode)
+    ek = effective_kernel(kernel, dilation)
+    padded = tuple(L + b + a for L, b, a in zip(size, before, after))
+    if any(P < e for P, e in zip(padded, ek)):
+        raise ValueError(
+            f"kernel is larger than the padded input: padded input size {padded}, effective "
+            f"kernel size {ek} (kernel {kernel}, dilation {dilation}); each padded size "
+            f"must be at least dilation * (kernel - 1) + 1"
+        )
+    out = tuple((P - e) // s + 1 for P, e, s in zip(padded, ek, stride))
+    window = Window(size, kernel, stride, dilation, before, after, out)
+    return ConvGeometry(channels, weight_shape[0], groups, window, padding_mode)
+
+
+def _check_pad_mode(size, before, after, mode):
+    for dim, (L, b, a) in enumerate(zip(size, before, after)):
+        if L + b + a < 1 or L < 1:
+            raise ValueError(
+                f"padding {(b, a)} leaves nothing of input size {L} in spatial dimension {dim}"
+            )
+        if mode == "reflect" and (b >= L or a >= L):
+            raise ValueError(
+                f"padding_mode='reflect' needs padding smaller than the input size, got "
+                f"padding {(b, a)} for input size {L} in spatial dimension {dim}"
+            )
+        if mode == "circular" and (b > L or a > L):
+            raise ValueError(
+                f"padding_mode='circular' needs padding at most the input size (it wraps "
+                f"around once), got padding {(b, a)} for input size {L} in spatial "
+                f"dimension {dim}"
+            )
+
+
+def pad_source(q: np.ndarray, L: int, mode: str) -> np.ndarray:
+    """Input index read at padded coordinate ``q`` (``-1``: a zero), as ``F.pad`` does."""
+    if mode == "zeros":
+        return np.where((q >= 0) & (q < L), q, -1)
+    if mode == "replicate":
+        return np.clip(q, 0, L - 1)
+    if mode == "circular":
+        return np.mod(q, L)
+    if mode == "reflect":
+        # The edge is not repeated: -1 -> 1, L -> L - 2.
+        r = np.abs(q)
+        return np.where(r > L - 1, 2 * (L - 1) - r, r)
+    raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got padding_mode={mode!r}")
+
+
+def conv_output_shape(
+    weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros"
+) -> tuple[int, ...]:
+    """Output shape ``(C_out, *spatial)`` of ``conv_matrix`` with the same arguments.
+
+    ``weight`` is the weight array or just its shape.
+
+    Examples
+    --------
+    The seed's 4-element input and 3-tap filter, with and without padding:
+
+    >>> conv_output_shape((1, 1, 3), (1, 4))
+    (1, 2)
+    >>> conv_output_shape((1, 1, 3), (1, 4), padding=1)
+    (1, 4)
+    >>> conv_output_shape((1, 1, 3), (1, 4), padding="same", dilation=2)
+    (1, 4)
+    """
+    geo = conv_geometry(
+        shape_of(weight, "weight"), input_shape, stride=stride, padding=padding,
+        dilation=dilation, groups=groups, padding_mode=padding_mode,
+    )
+    return geo.out_shape
+
+
+# --------------------------------------------------------------------------- transposed
+@dataclass(frozen=True)
+class ConvTransposeGeometry:
+    """A transposed convolution as the transpose of the convolution ``conv``.
+
+    ``conv`` maps the transposed convolution's output back to ``conv.window.out``, which
+    equals ``in_size`` except when ``stride <= output_padding < dilation`` (then it is
+    larger and only the first ``in_size`` positions are used).
+    """
+
+    conv: ConvGeometry
+    in_size: tuple[int, ...]
+    output_padding: tuple[int, ...]
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.conv.out_channels, *self.in_size)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return self.conv.in_shape
+
+
+def conv_transpose_geometry(
+    weight_shape, input_shape, *, stride=1, padding=0, output_padding=0, dilation=1,
+    groups=1, output_size=None,
+) -> ConvTransposeGeometry:
+    """Validate ``conv_transpose_matrix``'s arguments as torch does."""
+    weight_shape, input_shape = _weight_and_input(
+        weight_shape, input_shape, "conv_transpose_matrix"
+    )
+    n = len(weight_shape) - 2
+    kernel = weight_shape[2:]
+    stride = as_tuple(stride, n, "stride")
+    check_at_least(stride, 1, "stride")
+    dilation = as_tuple(dilation, n, "dilation")
+    check_at_least(dilation, 1, "dilation")
+    if isinstance(padding, str):
+        raise TypeError(
+            f"padding must be an integer or a tuple for a transposed convolution (torch has "
+            f"no 'same'/'valid' here), got padding={padding!r}"
+        )
+    padding = as_tuple(padding, n, "padding")
+    check_at_least(padding, 0, "padding")
+    groups = _groups(groups, weight_shape[0], "in_channels", weight_shape)
+    if input_shape[0] != weight_shape[0]:
+        raise ValueError(
+            f"input_shape has {input_shape[0]} channels, but weight of shape {weight_shape} "
+            f"expects {weight_shape[0]} (weight.shape[0]) for a transposed convolution"
+        )
+    size = input_shape[1:]
+    if any(L < 1 for L in size):
+        raise ValueError(f"input_shape must have positive spatial sizes, got {input_shape}")
+    base = tuple(
+        (L - 1) * s - 2 * p + d * (k - 1) + 1
+        for L, s, p, d, k in zip(size, stride, padding, dilation, kernel)
+    )
+    if output_size is not None:
+        output_padding = _output_padding_from_size(output_size, base, stride, size)
+    else:
+        output_padding = as_tuple(output_padding, n, "output_padding")
+        check_at_least(output_padding, 0, "output_padding")
+        if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+            raise ValueError(
+                f"output_padding must be smaller than either stride or dilation, got "
+                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
+            )
+    out = tuple(b + op for b, op in zip(base, output_padding))
+    if any(o < 1 for o in out):
+        raise ValueError(
+            f"output size is too small: input size {size} gives output size {out} "
+            f"(stride={stride}, padding={padding}, dilation={dilation}, kernel={kernel}, "
+            f"output_padding={output_padding})"
+        )
+    conv = conv_geometry(
+        weight_shape, (weight_shape[1] * groups, *out), stride=stride, padding=padding,
+        dilation=dilation, groups=groups,
+    )
+    return ConvTransposeGeometry(conv, size, output_padding)
+
+
+def _output_padding_from_size(output_size, base, stride, size):
+    n = len(base)
+    if _is_int(output_size) or not hasattr(output_size, "__len__"):
+        raise TypeError(f"output_size must be a sequence of integers, got {output_size!r}")
+    requested = tuple(output_size)
+    if len(requested) in (n + 1, n + 2):
+        requested = requested[-n:]  # torch drops the batch and channel sizes
+    if len(requested) != n:
+        raise ValueError(
+            f"output_size must have {n} entries (or {n + 2} with batch and channels), got "
+            f"output_size={tuple(output_size)}"
+        )
+    requested = tuple(as_int(v, "output_size") for v in requested)
+    high = tuple(b + s - 1 for b, s in zip(base, stride))
+    if any(not lo <= r <= hi for r, lo, hi in zip(requested, base, high)):
+        raise ValueError(
+            f"requested output_size={list(requested)}, but valid sizes range from "
+            f"{list(base)} to {list(high)} (for an input of spatial size {list(size)})"
+        )
+    return tuple(r - b for r, b in zip(requested, base))
+
+
+def conv_transpose_output_shape(
+    weight, input_shape, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+    output_size=None,
+) -> tuple[int, ...]:
+    """Output shape ``(C_out, *spatial)`` of ``conv_transpose_matrix``.
+
+    ``O = (L - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1``.
+
+    Examples
+    --------
+    The seed's transposed convolution: 2 inputs, 3 taps, stride 2 gives 5; stride 1 gives 4.
+
+    >>> conv_transpose_output_shape((1, 1, 3), (1, 2), stride=2)
+    (1, 5)
+    >>> conv_transpose_output_shape((1, 1, 3), (1, 2), stride=1)
+    (1, 4)
+    """
+    geo = conv_transpose_geometry(
+        shape_of(weight, "weight"), input_shape, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation, groups=groups,
+        output_size=output_size,
+    )
+    return geo.out_shape
+
+
+def prod(values: Sequence[int]) -> int:
+    return math.prod(values)
