@@ -58,7 +58,12 @@ def check_entries(n_entries: int, itemsize: int, what: str, hint: str, max_entri
 
 @dataclass(frozen=True, eq=False)
 class Axis:
-    """One factor of a separable pattern, stored densely as ``(rows, slots)`` arrays."""
+    """One factor of a separable pattern, stored densely as ``(rows, slots)`` arrays.
+
+    ``cols[r, t]`` is the column slot ``t`` of row ``r`` points at, ``taps[r, t]`` its tap
+    and ``values[r, t]`` a factor of its value, wherever ``valid[r, t]`` (``None``: every
+    slot is used); unused slots may hold anything.
+    """
 
     cols: np.ndarray
     n_cols: int
@@ -77,6 +82,15 @@ class Axis:
         if self.valid is None:
             return np.full(self.n_rows, self.cols.shape[1], dtype=np.int64)
         return self.valid.sum(axis=1, dtype=np.int64)
+
+    def distinct_counts(self) -> np.ndarray:
+        """Number of different columns among the used slots of each row."""
+        if self.cols.shape[1] == 0:
+            return np.zeros(self.n_rows, dtype=np.int64)
+        key = np.sort(np.where(self.valid, self.cols, -1) if self.valid is not None
+                      else self.cols, axis=1)
+        new = np.diff(key, axis=1, prepend=-1) != 0
+        return (new & (key >= 0)).sum(axis=1, dtype=np.int64)
 
     def transpose(self, n_rows: int | None = None) -> "Axis":
         """The transposed factor, keeping only the first ``n_rows`` rows of this one.
@@ -109,20 +123,6 @@ class Axis:
         )
 
 
-def _outer(parts, combine, dtype=None):
-    """C-order outer combination of per-axis ``(rows, slots)`` arrays.
-
-    The result has axes ``(rows_0, ..., rows_n, slots_0, ..., slots_n)``. Small factors
-    are combined first, so only the last step touches an array of the full size.
-    """
-    acc = parts[0] if dtype is None else parts[0].astype(dtype, copy=False)
-    for f, part in enumerate(parts[1:], start=1):
-        a = acc.reshape(acc.shape[:f] + (1,) + acc.shape[f:] + (1,))
-        b = part.reshape((1,) * f + part.shape[:1] + (1,) * f + part.shape[1:])
-        acc = combine(a, b)
-    return acc
-
-
 @dataclass(frozen=True, eq=False)
 class Pattern:
     """A canonical CSR sparsity pattern, with the tap behind every contribution.
@@ -148,19 +148,12 @@ class Pattern:
 
     def gather(self, flat_weight: np.ndarray) -> np.ndarray:
         """Entry values for a flat weight vector: the sum of the taps in each entry."""
-        contributions = flat_weight.take(self.taps)
-        if self.entry is None:
-            return contributions
-        if np.iscomplexobj(contributions):
-            return self.sum_into_entries(contributions.real) + 1j * self.sum_into_entries(
-                contributions.imag
-            )
-        return self.sum_into_entries(contributions).astype(flat_weight.dtype, copy=False)
+        return self.sum_into_entries(flat_weight.take(self.taps))
 
     def sum_into_entries(self, contributions: np.ndarray) -> np.ndarray:
         if self.entry is None:
             return contributions
-        return np.bincount(self.entry, weights=contributions, minlength=self.nnz)
+        return _sum_by(self.entry, contributions, self.nnz)
 
     def rows(self) -> np.ndarray:
         """Row of every stored entry."""
@@ -176,92 +169,294 @@ def make_csr(data, indices, indptr, shape) -> csr_array:
     return out
 
 
+# Entries assembled per chunk: small enough to stay in cache, large enough that numpy's
+# per-call overhead does not matter. Temporaries never exceed a few chunks.
+CHUNK = 1 << 17
+# A run of plain rows shorter than this (in entries) is batched with the border rows.
+MIN_RUN = 1 << 11
+
+
+def _split(arr, valid, counts, template: int, combine):
+    """``(row, slot, regular)``: ``arr[r, t] == combine(row[r], slot[t])`` on the used slots
+    of every ``regular`` row. The slot part comes from the row ``template``."""
+    arr = np.asarray(arr)
+    m, w = arr.shape
+    if w == 0:
+        return np.zeros(m, arr.dtype), np.zeros(0, arr.dtype), np.ones(m, bool)
+    if combine is np.add:
+        slot = arr[template] - arr[template, 0]
+    else:
+        slot = np.ones(w, arr.dtype)  # values: only per-row constants take the fast path
+    row = arr[:, 0] if combine is np.add else arr[:, 0].copy()
+    same = arr == combine(row[:, None], slot[None, :])
+    if valid is not None:
+        same |= ~valid
+        same[:, 0] &= valid[:, 0] | (counts == 0)  # the row part is read at slot 0
+    return row, slot, same.all(axis=1)
+
+
+def _ragged(starts, lens) -> np.ndarray:
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, lens)])``, vectorised."""
+    lens = np.asarray(lens, dtype=np.int64)
+    total = int(lens.sum())
+    offsets = np.repeat(np.asarray(starts, np.int64) - (np.cumsum(lens) - lens), lens)
+    return offsets + np.arange(total)
+
+
+def _strides(sizes) -> list[int]:
+    out = [1] * len(sizes)
+    for f in range(len(sizes) - 2, -1, -1):
+        out[f] = out[f + 1] * sizes[f + 1]
+    return out
+
+
+def _outer(parts, combine, strides=None) -> np.ndarray:
+    """C-order outer combination of 1-D ``parts`` (times ``strides``), flattened."""
+    acc = parts[0] * (1 if strides is None else strides[0])
+    for f in range(1, len(parts)):
+        part = parts[f] * (1 if strides is None else strides[f])
+        acc = combine(acc[:, None], part[None, :]).reshape(-1)
+    return acc
+
+
 def kron_axes(
-    axes: list[Axis], *, taps: bool = True, values: bool = False, what: str = "matrix",
-    hint: str = "operator", itemsize: int = 8, max_entries=None,
+    axes: list[Axis], *, taps: bool = True, values: bool = False, weight=None,
+    what: str = "matrix", hint: str = "operator", itemsize: int = 8, max_entries=None,
 ) -> Pattern:
     """The C-order Kronecker product of ``axes`` as a canonical CSR pattern.
 
-    ``taps``: also compute the combined tap of each contribution (radix ``n_taps``).
-    ``values``: also multiply the factors' values. Duplicate columns inside a row (from
-    unordered factors, e.g. reflect padding) are merged, and ``entry`` records where each
-    contribution went.
+    ``taps``: also keep the combined tap of each contribution (radix ``n_taps``).
+    ``values``: multiply the factors' values into ``Pattern.values``. ``weight``: a flat
+    array indexed by the combined tap, multiplied into ``Pattern.values`` too (so the
+    matrix of a convolution is built without storing its taps). Duplicate columns inside
+    a row (from unordered factors, e.g. reflect padding) are merged, and ``entry`` records
+    where each contribution went.
+
+    The final arrays are allocated once, at their exact size (``nnz`` is known from the
+    per-factor counts), and filled a chunk of rows at a time. Away from the borders every
+    factor's columns and taps are ``row part + slot part`` (a window sliding over a grid),
+    so a chunk is one outer sum ``ROW[:, None] + SLOT[None, :]`` and its values one row
+    gather from a small table; only the rows that touch a border (masked slots, reflected
+    columns, per-slot values) are recomputed by broadcasting every factor.
     """
-    n_rows = math.prod(a.n_rows for a in axes)
-    n_cols = math.prod(a.n_cols for a in axes)
+    nf = len(axes)
+    row_shape = tuple(a.n_rows for a in axes)
+    slot_shape = tuple(a.cols.shape[1] for a in axes)
+    n_rows, n_cols = math.prod(row_shape), math.prod(a.n_cols for a in axes)
+    n_slots = math.prod(slot_shape)
     counts = [a.counts() for a in axes]
-    nnz = math.prod(int(c.sum()) for c in counts)
+    # Repeated columns (reflect, replicate, circular padding) are summed as the rows are
+    # written; only a tap pattern keeps every contribution and merges afterwards.
+    merge = not taps and not all(a.ordered for a in axes)
+    out_counts = [a.distinct_counts() for a in axes] if merge else counts
+    nnz = math.prod(int(c.sum()) for c in out_counts)
     check_entries(nnz, itemsize, what, hint, max_entries)
     idx = index_dtype(nnz, n_rows, n_cols)
 
-    row_counts = _outer([c[:, None] for c in counts], np.multiply).reshape(n_rows)
+    row_counts = _outer(counts, np.multiply)
     indptr = np.empty(n_rows + 1, dtype=idx)
     indptr[0] = 0
-    np.cumsum(row_counts, out=indptr[1:])
+    np.cumsum(_outer(out_counts, np.multiply) if merge else row_counts, out=indptr[1:])
+
+    col_strides = _strides([a.n_cols for a in axes])
+    tap_strides = _strides([a.n_taps for a in axes])
+    n_taps = math.prod(a.n_taps for a in axes)
+    tap_dtype = index_dtype(n_taps)
+    need_taps = taps or weight is not None
+    want_values = values or weight is not None
+    tap_arrays = [np.zeros(a.cols.shape, np.int64) if a.taps is None else a.taps for a in axes]
+    cols_used = [a.cols if a.valid is None else np.where(a.valid, a.cols, 0) for a in axes]
+    value_axes = [f for f, a in enumerate(axes) if values and a.values is not None]
+
+    # Split each factor into row and slot parts, from a full row in its middle.
+    templates = []
+    for c in counts:
+        fullest = np.flatnonzero(c == c.max(initial=0))
+        templates.append(int(fullest[fullest.size // 2]) if fullest.size else 0)
+    col_split = [_split(a.cols, a.valid, c, t, np.add)
+                 for a, c, t in zip(axes, counts, templates)]
+    # A plain row's columns must increase: a repeated template column rules a factor out.
+    regular = [s[2] & bool(np.all(np.diff(s[1]) > 0)) for s in col_split]
+    if need_taps:
+        tap_split = [_split(t, a.valid, c, r, np.add)
+                     for t, a, c, r in zip(tap_arrays, axes, counts, templates)]
+        regular = [r & s[2] for r, s in zip(regular, tap_split)]
+    val_split = {f: _split(axes[f].values, axes[f].valid, counts[f], 0, np.multiply)
+                 for f in value_axes}
+    for f, sp in val_split.items():
+        regular[f] = regular[f] & sp[2]
+    special_rows = np.flatnonzero(~_outer(regular, np.logical_and))
+
+    SLOT = _outer([s[1] for s in col_split], np.add, col_strides).astype(idx)
+    ROW = _outer([s[0] for s in col_split], np.add, col_strides).astype(idx)
+    if need_taps:
+        # Tap row parts take few distinct values per factor: index a small table by them.
+        uniq = [np.unique(s[0], return_inverse=True) for s in tap_split]
+        Q = _outer([u[1].reshape(-1) for u in uniq], np.add, _strides([u[0].size for u in uniq]))
+        Q = Q.astype(index_dtype(int(Q.max(initial=0))))
+        table = (_outer([u[0] for u in uniq], np.add, tap_strides)[:, None]
+                 + _outer([s[1] for s in tap_split], np.add, tap_strides)[None, :])
+        w_table = weight.take(table, mode="clip") if weight is not None else None
+        table = table.astype(tap_dtype)
+    if value_axes:
+        VROW = _outer([val_split[f][0] if f in val_split else np.ones(a.n_rows)
+                       for f, a in enumerate(axes)], np.multiply)
+
+    indices = np.empty(nnz, dtype=idx)
+    tap = np.empty(nnz, dtype=tap_dtype) if taps else None
+    vals = None
+    if want_values:
+        vtype = np.result_type(np.float64 if weight is None else weight.dtype,
+                               *(axes[f].values.dtype for f in value_axes))
+        vals = np.empty(nnz, dtype=vtype)
+
+    def broadcast(parts, rix, combine, strides=None):
+        # The general way, for a few rows: every factor placed on its own slot axis.
+        acc = None
+        for f, part in enumerate(parts):
+            if part is None:
+                continue
+            p = _placed(f, nf, part[rix[f]] * (1 if strides is None else strides[f]))
+            acc = p if acc is None else combine(acc, p)
+        return np.broadcast_to(acc, (rix[0].size,) + slot_shape).reshape(rix[0].size, n_slots)
+
+    # Plain rows (every slot used, row part + slot part) come in long runs between the
+    # borders: each run is written in place, in its final arrays, by one outer sum and
+    # one table gather. Short runs are not worth a Python iteration and join the rest.
+    plain = row_counts == n_slots
+    plain[special_rows] = False
+    edges = np.flatnonzero(np.diff(plain, prepend=False, append=False))
+    starts, stops = edges[0::2], edges[1::2]
+    short = (stops - starts) * n_slots < MIN_RUN
+    plain[_ragged(starts[short], stops[short] - starts[short])] = False
+    step = max(1, CHUNK // max(n_slots, 1))
+    for first, last in zip(starts[~short], stops[~short]):
+        for a in range(int(first), int(last), step):
+            b = min(int(last), a + step)
+            lo, hi = int(indptr[a]), int(indptr[b])
+            np.add(ROW[a:b, None], SLOT[None, :], out=indices[lo:hi].reshape(b - a, n_slots))
+            if taps:
+                np.take(table, Q[a:b], axis=0, out=tap[lo:hi].reshape(b - a, n_slots))
+            if want_values:
+                out = vals[lo:hi].reshape(b - a, n_slots)
+                if weight is not None:
+                    np.take(w_table, Q[a:b], axis=0, out=out)
+                else:
+                    out[...] = 1
+                if value_axes:
+                    out *= VROW[a:b, None]
+
+    # The other rows, a batch at a time: the same outer sum, then the rows at a border
+    # recomputed by broadcasting every factor, masked, and written where they belong.
+    other = np.flatnonzero(~plain)
+    for i in range(0, other.size, step):
+        rows = other[i:i + step]
+        n = rows.size
+        lens = row_counts[rows]
+        if rows[-1] - rows[0] + 1 == n:
+            where = slice(int(indptr[rows[0]]), int(indptr[rows[-1] + 1]))
+        else:
+            where = _ragged(indptr[rows], indptr[rows + 1] - indptr[rows])
+        sp = np.flatnonzero(np.isin(rows, special_rows, assume_unique=True)) \
+            if special_rows.size else np.zeros(0, np.intp)
+        srix = np.unravel_index(rows[sp], row_shape)
+        mask = None
+        if int(lens.sum()) != n * n_slots:
+            part = np.flatnonzero(lens != n_slots)
+            mask = np.ones((n, n_slots), dtype=bool)
+            mask[part] = broadcast([a.valid for a in axes],
+                                   np.unravel_index(rows[part], row_shape), np.logical_and)
+
+        order = firsts = None
+        if merge:
+            # Sort each row by column, then sum the runs of equal columns.
+            chunk = ROW[rows, None] + SLOT[None, :]
+            chunk[sp] = broadcast(cols_used, srix, np.add, col_strides)
+            raw = chunk.reshape(-1) if mask is None else chunk[mask]
+            key = np.repeat(np.arange(n, dtype=np.int64), lens) * n_cols + raw
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+            firsts = np.flatnonzero(np.diff(key, prepend=-1))
+
+        def put(out, chunk2d, add=False):
+            flat = chunk2d.reshape(-1) if mask is None else chunk2d[mask]
+            if order is not None:
+                flat = np.add.reduceat(flat[order], firsts) if add else flat[order][firsts]
+            out[where] = flat
+
+        chunk = ROW[rows, None] + SLOT[None, :]
+        chunk[sp] = broadcast(cols_used, srix, np.add, col_strides)
+        put(indices, chunk)
+        if need_taps:
+            q = Q[rows]
+            if taps or sp.size:
+                chunk_taps = table.take(q, axis=0, mode="clip")
+                chunk_taps[sp] = broadcast(tap_arrays, srix, np.add, tap_strides)
+            if taps:
+                put(tap, chunk_taps)
+        if want_values:
+            chunk = np.ones((n, 1)) if weight is None else w_table.take(q, axis=0, mode="clip")
+            if value_axes:
+                chunk = chunk * VROW[rows, None]
+            chunk = np.array(np.broadcast_to(chunk, (n, n_slots)))
+            if sp.size:
+                v = 1 if weight is None else weight.take(chunk_taps[sp], mode="clip")
+                if value_axes:
+                    v = v * broadcast([a.values if f in val_split else None
+                                       for f, a in enumerate(axes)], srix, np.multiply)
+                chunk[sp] = v
+            put(vals, chunk, add=True)
     del row_counts
 
-    masks = [a.valid for a in axes]
-    if all(m is None for m in masks):
-        mask = None
-    else:
-        parts = [np.ones(a.cols.shape, bool) if m is None else m for a, m in zip(axes, masks)]
-        mask = _outer(parts, np.logical_and).reshape(-1)
-
-    def expand(parts, combine, dtype):
-        full = _outer(parts, combine, dtype).reshape(-1)
-        return full if mask is None else full[mask]
-
-    def combined(arrays, sizes, dtype):
-        parts = [np.asarray(p, dtype=dtype) for p in arrays]
-        acc = parts[0]
-        for f in range(1, len(parts)):
-            a = acc.reshape(acc.shape[:f] + (1,) + acc.shape[f:] + (1,)) * sizes[f]
-            b = parts[f].reshape((1,) * f + parts[f].shape[:1] + (1,) * f + parts[f].shape[1:])
-            acc = a + b
-        full = acc.reshape(-1)
-        return full if mask is None else full[mask]
-
-    indices = combined(
-        [np.where(a.valid, a.cols, 0) if a.valid is not None else a.cols for a in axes],
-        [a.n_cols for a in axes], idx,
-    )
-    tap = None
-    if taps:
-        n_taps = math.prod(a.n_taps for a in axes)
-        tap = combined(
-            [np.zeros(a.cols.shape, np.int64) if a.taps is None else a.taps for a in axes],
-            [a.n_taps for a in axes], index_dtype(n_taps),
-        )
-    vals = None
-    if values:
-        vals = expand(
-            [np.ones(a.cols.shape) if a.values is None else a.values for a in axes],
-            np.multiply, None,
-        )
     entry = None
-    if not all(a.ordered for a in axes):
-        # Reflected or clamped columns come out of order and repeated: sort each row (the
-        # rows themselves are already in place), then merge equal neighbours.
-        rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(indptr))
-        order = np.argsort(rows * n_cols + indices, kind="stable")
-        indices = indices[order]
-        tap = None if tap is None else tap[order]
-        vals = None if vals is None else vals[order]
-        indices, indptr, entry = _merge_duplicates(indices, indptr)
-        if vals is not None:
-            vals = np.bincount(entry, weights=vals, minlength=indices.size)
+    if taps and not all(a.ordered for a in axes):
+        indices, indptr, tap, vals, entry = _canonicalize(indices, indptr, tap, vals, n_cols)
     return Pattern((n_rows, n_cols), indptr, indices, tap, entry, vals)
 
 
-def _merge_duplicates(indices, indptr):
-    """Merge equal neighbours inside each row of a row-sorted pattern."""
+def _canonicalize(indices, indptr, tap, vals, n_cols):
+    """Sort the rows that are out of order and merge repeated columns.
+
+    Reflected, wrapped or clamped taps only disorder the rows that touch the padding, so
+    only those rows are sorted; the merge is one linear pass.
+    """
     n = indices.size
+    if n:
+        breaks = np.flatnonzero(indices[1:] <= indices[:-1]) + 1
+        rows = np.searchsorted(indptr, breaks, side="right") - 1
+        bad = np.unique(rows[indptr[rows] != breaks])
+        if bad.size:
+            lens = (indptr[bad + 1] - indptr[bad]).astype(np.int64)
+            pos = _ragged(indptr[bad], lens)
+            key = np.repeat(bad.astype(np.int64), lens) * n_cols + indices[pos]
+            src = pos[np.argsort(key, kind="stable")]
+            indices[pos] = indices[src]
+            for arr in (tap, vals):
+                if arr is not None:
+                    arr[pos] = arr[src]
     new = np.ones(n, dtype=bool)
     if n:
         np.not_equal(indices[1:], indices[:-1], out=new[1:])
-        starts = indptr[:-1][np.diff(indptr) > 0]
-        new[starts] = True
+        new[indptr[:-1][np.diff(indptr) > 0]] = True
+    if new.all():
+        return indices, indptr, tap, vals, None
+    firsts = np.flatnonzero(new)
     csum = np.zeros(n + 1, dtype=indptr.dtype)
     np.cumsum(new, out=csum[1:])
-    entry = csum[1:] - 1
-    return indices[new], csum[indptr], entry
+    entry = csum[1:] - 1 if tap is not None else None
+    if vals is not None:
+        vals = np.add.reduceat(vals, firsts) if firsts.size else vals[:0]
+    return indices[firsts], csum[indptr], tap, vals, entry
+
+
+def _placed(f: int, nf: int, arr: np.ndarray) -> np.ndarray:
+    """Factor f's ``(rows, slots)`` array for a chunk's rows, its slots on slot axis f."""
+    return arr.reshape(arr.shape[:1] + (1,) * f + arr.shape[1:] + (1,) * (nf - f - 1))
+
+
+def _sum_by(groups, values, n):
+    """Sum ``values`` by group, keeping complex values complex and the dtype."""
+    if np.iscomplexobj(values):
+        return (np.bincount(groups, values.real, n)
+                + 1j * np.bincount(groups, values.imag, n)).astype(values.dtype)
+    return np.bincount(groups, values, n).astype(values.dtype, copy=False)

@@ -57,9 +57,9 @@ def conv_axes(geo: ConvGeometry) -> list[Axis]:
         src = pad_source(pos, size, geo.padding_mode)
         taps = np.broadcast_to(np.arange(k), pos.shape)
         if geo.padding_mode == "zeros":
+            # Raw positions (row part + slot part), the border slots masked out.
             valid = src >= 0
-            axes.append(Axis(np.where(valid, src, 0), size, taps, k,
-                             None if valid.all() else valid))
+            axes.append(Axis(pos, size, taps, k, None if valid.all() else valid))
         else:
             # Reflected, wrapped or clamped taps can repeat or reverse columns: sum them.
             axes.append(Axis(src, size, taps, k, ordered=bool(np.array_equal(src, pos))))
@@ -289,9 +289,9 @@ def conv_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilation
     w = weight_array(weight)
     geo = conv_geometry(w.shape, input_shape, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, padding_mode=padding_mode)
-    pattern = kron_axes(conv_axes(geo), what="conv_matrix", hint=_HINT,
-                        itemsize=w.dtype.itemsize, max_entries=max_entries)
-    return pattern.csr(pattern.gather(w.reshape(-1)))
+    pattern = kron_axes(conv_axes(geo), taps=False, weight=w.reshape(-1), what="conv_matrix",
+                        hint=_HINT, itemsize=w.dtype.itemsize, max_entries=max_entries)
+    return pattern.csr(pattern.values)
 
 
 def conv_transpose_taps(weight, input_shape, *, stride=1, padding=0, output_padding=0,
@@ -390,7 +390,8 @@ def conv_transpose_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0
     geo = conv_transpose_geometry(w.shape, input_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, output_size=output_size)
-    pattern = kron_axes(conv_transpose_axes(geo), what="conv_transpose_matrix",
+    pattern = kron_axes(conv_transpose_axes(geo), taps=False, weight=w.reshape(-1),
+                        what="conv_transpose_matrix",
                         hint="convmat.operators.conv_transpose_operator",
                         itemsize=w.dtype.itemsize, max_entries=max_entries)
-    return pattern.csr(pattern.gather(w.reshape(-1)))
+    return pattern.csr(pattern.values)
