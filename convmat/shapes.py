@@ -205,10 +205,10 @@ def conv_geometry(
     weight_shape, input_shape = _weight_and_input(weight_shape, input_shape, "conv_matrix")
     n = len(weight_shape) - 2
     kernel = weight_shape[2:]
-    stride = as_tuple(stride, n, "stride")
-    check_at_least(stride, 1, "stride")
-    dilation = as_tuple(dilation, n, "dilation")
-    check_at_least(dilation, 1, "dilation")
+    stride, given_stride = as_tuple(stride, n, "stride"), stride
+    check_at_least(stride, 1, "stride", given_stride)
+    dilation, given_dilation = as_tuple(dilation, n, "dilation"), dilation
+    check_at_least(dilation, 1, "dilation", given_dilation)
     if not isinstance(padding_mode, str) or padding_mode not in PADDING_MODES:
         raise ValueError(
             f"padding_mode must be one of {PADDING_MODES}, got padding_mode={padding_mode!r}"
@@ -343,17 +343,17 @@ def conv_transpose_geometry(
     )
     n = len(weight_shape) - 2
     kernel = weight_shape[2:]
-    stride = as_tuple(stride, n, "stride")
-    check_at_least(stride, 1, "stride")
-    dilation = as_tuple(dilation, n, "dilation")
-    check_at_least(dilation, 1, "dilation")
+    stride, given_stride = as_tuple(stride, n, "stride"), stride
+    check_at_least(stride, 1, "stride", given_stride)
+    dilation, given_dilation = as_tuple(dilation, n, "dilation"), dilation
+    check_at_least(dilation, 1, "dilation", given_dilation)
     if isinstance(padding, str):
         raise TypeError(
             f"padding must be an integer or a tuple for a transposed convolution (torch has "
             f"no 'same'/'valid' here), got padding={padding!r}"
         )
-    padding = as_tuple(padding, n, "padding")
-    check_at_least(padding, 0, "padding")
+    padding, given_padding = as_tuple(padding, n, "padding"), padding
+    check_at_least(padding, 0, "padding", given_padding)
     groups = _groups(groups, weight_shape[0], "in_channels", weight_shape)
     if input_shape[0] != weight_shape[0]:
         raise ValueError(
@@ -370,8 +370,9 @@ def conv_transpose_geometry(
     if output_size is not None:
         output_padding = _output_padding_from_size(output_size, base, stride, size)
     else:
+        given_op = output_padding
         output_padding = as_tuple(output_padding, n, "output_padding")
-        check_at_least(output_padding, 0, "output_padding")
+        check_at_least(output_padding, 0, "output_padding", given_op)
         if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
             raise ValueError(
                 f"output_padding must be smaller than either stride or dilation, got "
@@ -440,3 +441,475 @@ def conv_transpose_output_shape(
 
 def prod(values: Sequence[int]) -> int:
     return math.prod(values)
+
+
+# =========================================================================== pooling
+# Pooling, unpooling, interpolation and pixel shuffling: arguments, checks and sizes.
+__all__ += [
+    "bed_of_nails_output_shape",
+    "interpolate_output_shape",
+    "max_unpool_output_shape",
+    "pixel_shuffle_output_shape",
+    "pixel_unshuffle_output_shape",
+    "pool_output_shape",
+]
+
+
+def as_bool(value, name: str) -> bool:
+    """``value`` as a bool; ``TypeError`` for anything else (torch refuses ints here)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {name}={value!r}")
+    return bool(value)
+
+
+def _sample_shape(input_shape, name: str, ndims=(1, 2, 3)) -> tuple[int, tuple[int, ...]]:
+    """``(C, spatial)`` of a sample with ``ndims`` spatial axes and no empty axis."""
+    shape = as_shape(input_shape, name)
+    if len(shape) - 1 not in ndims:
+        allowed = " or ".join(str(n) for n in ndims)
+        raise ValueError(
+            f"{name} must be (C, *spatial) with {allowed} spatial dimension(s), got "
+            f"{name}={shape}"
+        )
+    if any(v < 1 for v in shape):
+        raise ValueError(f"{name} must hold positive sizes (torch refuses empty inputs), got "
+                         f"{name}={shape}")
+    return shape[0], shape[1:]
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """A pooling window over every channel of a sample, validated as torch does."""
+
+    channels: int
+    window: Window
+    ceil_mode: bool
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.window.size)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.window.out)
+
+
+def _default_stride(stride, kernel, n):
+    # torch: stride=None (or an empty list) means stride = kernel_size.
+    if stride is None or (hasattr(stride, "__len__") and len(stride) == 0):
+        return kernel
+    return as_tuple(stride, n, "stride")
+
+
+def pool_geometry(input_shape, kernel_size, *, stride=None, padding=0, dilation=1,
+                  ceil_mode=False) -> PoolGeometry:
+    """Validate a max or average pooling as torch does and compute its output size.
+
+    Per dimension ``O = (L + 2p - ek) // s + 1`` (``ceil`` in ``ceil_mode``, dropping a
+    last window that would start in the right padding). A window with no input element
+    in it (possible with dilation) is refused: torch returns ``-inf`` with an undefined
+    index there.
+    """
+    channels, size = _sample_shape(input_shape, "input_shape")
+    n = len(size)
+    kernel = as_tuple(kernel_size, n, "kernel_size")
+    check_at_least(kernel, 1, "kernel_size")
+    stride = _default_stride(stride, kernel, n)
+    check_at_least(stride, 1, "stride")
+    padding, given_padding = as_tuple(padding, n, "padding"), padding
+    check_at_least(padding, 0, "padding", given_padding)
+    dilation = as_tuple(dilation, n, "dilation")
+    check_at_least(dilation, 1, "dilation")
+    ceil_mode = as_bool(ceil_mode, "ceil_mode")
+    # torch compares with the kernel, not the effective (dilated) kernel.
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(
+            f"padding must be at most half the kernel size, got padding={padding} for "
+            f"kernel_size={kernel} (allowed: padding <= kernel_size // 2 per dimension)"
+        )
+    ek = effective_kernel(kernel, dilation)
+    out = []
+    for L, e, s, p in zip(size, ek, stride, padding):
+        span = L + 2 * p - e
+        if ceil_mode:
+            o = -(-span // s) + 1
+            if (o - 1) * s >= L + p:  # the last window must start before the right padding
+                o -= 1
+        else:
+            o = span // s + 1
+        out.append(o)
+    out = tuple(out)
+    if any(o < 1 for o in out):
+        raise ValueError(
+            f"output size is too small: input size {size} gives output size {out} "
+            f"(kernel_size={kernel}, stride={stride}, padding={padding}, "
+            f"dilation={dilation}, ceil_mode={ceil_mode}); every output size must be >= 1"
+        )
+    window = Window(size, kernel, stride, dilation, padding, padding, out)
+    for dim in range(n):
+        pos = window.positions(dim)
+        empty = ~((pos >= 0) & (pos < size[dim])).any(axis=1)
+        if empty.any():
+            j = int(np.argmax(empty))
+            raise ValueError(
+                f"pooling window {j} of spatial dimension {dim} holds no input element "
+                f"(positions {pos[j].tolist()} of an input of size {size[dim]}; "
+                f"kernel_size={kernel}, stride={stride}, padding={padding}, "
+                f"dilation={dilation}, ceil_mode={ceil_mode}); torch would return -inf "
+                f"with an undefined index there"
+            )
+    return PoolGeometry(channels, window, ceil_mode)
+
+
+def pool_output_shape(input_shape, kernel_size, *, stride=None, padding=0, dilation=1,
+                      ceil_mode=False) -> tuple[int, ...]:
+    """Output shape ``(C, *spatial)`` of ``max_pool_selection`` and ``avg_pool_matrix``.
+
+    ``input_shape`` is the input sample itself or its shape, as a tuple. Average pooling
+    has no dilation (leave it at 1).
+
+    Examples
+    --------
+    The seed's 4x4 map pooled 2x2, and a 1-D case where ``ceil_mode`` adds a window:
+
+    >>> pool_output_shape((1, 4, 4), 2)
+    (1, 2, 2)
+    >>> pool_output_shape((1, 5), 2), pool_output_shape((1, 5), 2, ceil_mode=True)
+    ((1, 2), (1, 3))
+    """
+    geo = pool_geometry(shape_of(input_shape, "input_shape"), kernel_size, stride=stride,
+                        padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    return geo.out_shape
+
+
+@dataclass(frozen=True)
+class AvgPoolGeometry:
+    pool: PoolGeometry
+    count_include_pad: bool
+    divisor_override: int | None
+
+
+def avg_pool_geometry(input_shape, kernel_size, *, stride=None, padding=0, ceil_mode=False,
+                      count_include_pad=True, divisor_override=None) -> AvgPoolGeometry:
+    """Validate ``avg_pool_matrix``'s arguments as ``F.avg_pool{1,2,3}d`` does."""
+    pool = pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
+                         ceil_mode=ceil_mode)
+    count_include_pad = as_bool(count_include_pad, "count_include_pad")
+    win = pool.window
+    if win.ndim == 3 and any(L < k for L, k in zip(win.size, win.kernel)):
+        # Only avg_pool3d has this check; padding does not count.
+        raise ValueError(
+            f"3-D average pooling needs an input at least as large as the kernel (padding "
+            f"not counted, as torch's avg_pool3d), got spatial size {win.size} and "
+            f"kernel_size={win.kernel}"
+        )
+    if divisor_override is not None:
+        if pool.window.ndim == 1:
+            raise TypeError(
+                f"divisor_override is only available for 2-D and 3-D average pooling (as in "
+                f"torch, whose avg_pool1d has no such argument), got "
+                f"divisor_override={divisor_override!r} for a 1-D input"
+            )
+        divisor_override = as_int(divisor_override, "divisor_override")
+        if divisor_override == 0:
+            raise ValueError("divisor_override must not be zero, got divisor_override=0")
+    return AvgPoolGeometry(pool, count_include_pad, divisor_override)
+
+
+# =========================================================================== unpooling
+@dataclass(frozen=True)
+class UnpoolGeometry:
+    channels: int
+    in_size: tuple[int, ...]
+    out: tuple[int, ...]
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.in_size)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.out)
+
+
+def max_unpool_geometry(indices_shape, kernel_size, *, stride=None, padding=0,
+                        output_size=None) -> UnpoolGeometry:
+    """Validate ``max_unpool_matrix``'s arguments as ``F.max_unpool{1,2,3}d`` does.
+
+    torch checks no range here: the kernel, stride and padding only enter the default
+    size ``(L - 1) * stride - 2 * padding + kernel_size`` and the allowed range of
+    ``output_size``, strictly within ``stride`` of it; sizes must not be negative.
+    """
+    channels, size = _sample_shape(indices_shape, "indices.shape")
+    n = len(size)
+    kernel = as_tuple(kernel_size, n, "kernel_size")
+    stride = _default_stride(stride, kernel, n)
+    padding = as_tuple(padding, n, "padding")
+    default = tuple((L - 1) * s - 2 * p + k for L, s, p, k in zip(size, stride, padding, kernel))
+    if output_size is None:
+        out = default
+    else:
+        if _is_int(output_size) or isinstance(output_size, (str, bytes)) or not hasattr(
+            output_size, "__len__"
+        ):
+            raise TypeError(f"output_size must be a sequence of integers, got "
+                            f"output_size={output_size!r}")
+        out = tuple(output_size)
+        if len(out) == n + 2:
+            out = out[2:]  # torch drops the batch and channel sizes
+        if len(out) != n:
+            raise ValueError(
+                f"output_size must have {n} or {n + 2} entries, got "
+                f"output_size={tuple(output_size)}"
+            )
+        out = tuple(as_int(v, "output_size") for v in out)
+        for dim, (o, d, s) in enumerate(zip(out, default, stride)):
+            if not d - s < o < d + s:
+                raise ValueError(
+                    f"invalid output_size={out}: dimension {dim} must lie strictly between "
+                    f"{d - s} and {d + s} (the default size {d} -/+ stride {s})"
+                )
+    if any(o < 0 for o in out):
+        raise ValueError(
+            f"output size must not be negative, got {out} (kernel_size={kernel}, "
+            f"stride={stride}, padding={padding}, output_size={output_size})"
+        )
+    return UnpoolGeometry(channels, size, out)
+
+
+def max_unpool_output_shape(indices, kernel_size, *, stride=None, padding=0,
+                            output_size=None) -> tuple[int, ...]:
+    """Output shape ``(C, *spatial)`` of ``max_unpool_matrix``.
+
+    ``indices`` is the index array or its shape. Per dimension the default is
+    ``O = (L - 1) * stride - 2 * padding + kernel_size``.
+
+    Examples
+    --------
+    >>> max_unpool_output_shape((1, 2, 2), 2)
+    (1, 4, 4)
+    >>> max_unpool_output_shape((1, 2), 2, output_size=(5,))
+    (1, 5)
+    """
+    geo = max_unpool_geometry(shape_of(indices, "indices"), kernel_size, stride=stride,
+                              padding=padding, output_size=output_size)
+    return geo.out_shape
+
+
+# --------------------------------------------------------------------------- interpolation
+INTERPOLATE_MODES = {
+    "nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,), "bilinear": (2,),
+    "trilinear": (3,), "bicubic": (2,),
+}
+
+
+@dataclass(frozen=True)
+class InterpolateGeometry:
+    """``F.interpolate``'s arguments, validated; ``scales[i]`` is the scale factor torch
+    passes on to its kernels for dimension ``i`` (``None`` when it uses ``L / O``)."""
+
+    channels: int
+    size: tuple[int, ...]
+    out: tuple[int, ...]
+    mode: str
+    align_corners: bool
+    scales: tuple[float | None, ...]
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.size)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.out)
+
+
+def _per_dim(value, n: int, name: str, kind, kind_name: str, shape) -> tuple:
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(
+                f"{name} must have one entry per spatial dimension ({n} for an input of "
+                f"shape {shape}), got {name}={value!r}"
+            )
+        items = tuple(value)
+    else:
+        items = (value,) * n
+    if not all(kind(v) for v in items):
+        raise TypeError(f"{name} must be {kind_name} or a tuple of them, got {name}={value!r}")
+    return items
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def interpolate_geometry(input_shape, *, size=None, scale_factor=None, mode="nearest",
+                         align_corners=None, recompute_scale_factor=None
+                         ) -> InterpolateGeometry:
+    """Validate ``interpolate_matrix``'s arguments as ``F.interpolate`` does."""
+    if not isinstance(mode, str) or mode not in INTERPOLATE_MODES:
+        raise ValueError(
+            f"mode must be one of {tuple(INTERPOLATE_MODES)}, got mode={mode!r} (torch's "
+            f"'area', 'lanczos' and antialiasing are not supported)"
+        )
+    channels, spatial = _sample_shape(input_shape, "input_shape")
+    shape = (channels, *spatial)
+    n = len(spatial)
+    if n not in INTERPOLATE_MODES[mode]:
+        need = INTERPOLATE_MODES[mode][0]
+        raise ValueError(
+            f"mode={mode!r} needs an input with {need} spatial dimension(s), got "
+            f"input_shape={shape}"
+        )
+    if mode.startswith("nearest"):
+        if align_corners is not None:
+            raise ValueError(
+                f"align_corners can only be set with the interpolating modes linear, "
+                f"bilinear, bicubic and trilinear, got align_corners={align_corners!r} "
+                f"with mode={mode!r}"
+            )
+        align_corners = False
+    else:
+        align_corners = False if align_corners is None else as_bool(align_corners,
+                                                                     "align_corners")
+    if (size is None) == (scale_factor is None):
+        raise ValueError(
+            f"exactly one of size and scale_factor must be given, got size={size!r} and "
+            f"scale_factor={scale_factor!r}"
+        )
+    if recompute_scale_factor is not None:
+        recompute_scale_factor = as_bool(recompute_scale_factor, "recompute_scale_factor")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor=True is not meaningful with an explicit "
+                             f"size, got size={size!r}")
+        out = tuple(int(v) for v in _per_dim(size, n, "size", _is_int, "an integer", shape))
+        scales = (None,) * n
+    else:
+        factors = tuple(float(v) for v in _per_dim(scale_factor, n, "scale_factor", _is_real,
+                                                    "a number", shape))
+        if not all(math.isfinite(f) for f in factors):
+            raise ValueError(f"scale_factor must be finite, got scale_factor={scale_factor!r}")
+        if recompute_scale_factor:
+            # torch computes int(L * sf) in Python and then forgets the factor.
+            out = tuple(int(L * f) for L, f in zip(spatial, factors))
+            scales = (None,) * n
+        else:
+            out = tuple(math.floor(L * f) for L, f in zip(spatial, factors))
+            scales = factors
+    if any(o < 1 for o in out):
+        raise ValueError(
+            f"output size must be positive, got output size {out} for input_shape={shape} "
+            f"(size={size!r}, scale_factor={scale_factor!r})"
+        )
+    return InterpolateGeometry(channels, spatial, out, mode, align_corners, scales)
+
+
+def interpolate_output_shape(input_shape, *, size=None, scale_factor=None, mode="nearest",
+                             align_corners=None, recompute_scale_factor=None
+                             ) -> tuple[int, ...]:
+    """Output shape ``(C, *spatial)`` of ``interpolate_matrix``.
+
+    ``O = size``, or ``floor(L * scale_factor)`` (computed in double, as torch does).
+
+    Examples
+    --------
+    >>> interpolate_output_shape((1, 2, 2), scale_factor=2)
+    (1, 4, 4)
+    >>> interpolate_output_shape((3, 10), scale_factor=0.35, mode="linear")
+    (3, 3)
+    """
+    geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
+                               align_corners=align_corners,
+                               recompute_scale_factor=recompute_scale_factor)
+    return geo.out_shape
+
+
+# --------------------------------------------------------------------------- bed of nails
+@dataclass(frozen=True)
+class BedOfNailsGeometry:
+    channels: int
+    size: tuple[int, ...]
+    scale: tuple[int, ...]
+    offset: tuple[int, ...]
+
+    @property
+    def out(self) -> tuple[int, ...]:
+        return tuple(L * s for L, s in zip(self.size, self.scale))
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.out)
+
+
+def bed_of_nails_geometry(input_shape, scale_factor, *, offset=0) -> BedOfNailsGeometry:
+    """Validate ``bed_of_nails_matrix``'s arguments (any number of spatial dimensions)."""
+    shape = as_shape(input_shape, "input_shape", min_ndim=2)
+    n = len(shape) - 1
+    scale = as_tuple(scale_factor, n, "scale_factor")
+    check_at_least(scale, 1, "scale_factor")
+    offset = as_tuple(offset, n, "offset")
+    if any(not 0 <= o < s for o, s in zip(offset, scale)):
+        raise ValueError(
+            f"offset must satisfy 0 <= offset < scale_factor per dimension, got "
+            f"offset={offset} for scale_factor={scale}"
+        )
+    return BedOfNailsGeometry(shape[0], shape[1:], scale, offset)
+
+
+def bed_of_nails_output_shape(input_shape, scale_factor, *, offset=0) -> tuple[int, ...]:
+    """Output shape ``(C, *spatial)`` of ``bed_of_nails_matrix``: ``O = L * scale_factor``.
+
+    Examples
+    --------
+    >>> bed_of_nails_output_shape((1, 2, 2), 2)
+    (1, 4, 4)
+    """
+    return bed_of_nails_geometry(input_shape, scale_factor, offset=offset).out_shape
+
+
+# --------------------------------------------------------------------------- pixel shuffle
+def _shuffle_factor(factor, name: str, op: str) -> int:
+    if not _is_int(factor):
+        raise TypeError(f"{name} must be an integer, got {name}={factor!r}")
+    if factor < 1:
+        raise ValueError(f"{op} expects a positive {name}, got {name}={factor}")
+    return int(factor)
+
+
+def pixel_shuffle_output_shape(input_shape, upscale_factor) -> tuple[int, ...]:
+    """Output shape of ``pixel_shuffle_matrix``: ``(*B, C r^2, H, W) -> (*B, C, H r, W r)``.
+
+    Examples
+    --------
+    >>> pixel_shuffle_output_shape((4, 1, 2), 2)
+    (1, 2, 4)
+    """
+    shape = as_shape(input_shape, "input_shape", min_ndim=3)
+    r = _shuffle_factor(upscale_factor, "upscale_factor", "pixel_shuffle")
+    *batch, c, h, w = shape
+    if c % (r * r):
+        raise ValueError(
+            f"pixel_shuffle needs the channel dimension to be divisible by "
+            f"upscale_factor**2 = {r * r}, got input_shape={shape}"
+        )
+    return (*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle_output_shape(input_shape, downscale_factor) -> tuple[int, ...]:
+    """Output shape of ``pixel_unshuffle_matrix``: ``(*B, C, H r, W r) -> (*B, C r^2, H, W)``.
+
+    Examples
+    --------
+    >>> pixel_unshuffle_output_shape((1, 2, 4), 2)
+    (4, 1, 2)
+    """
+    shape = as_shape(input_shape, "input_shape", min_ndim=3)
+    r = _shuffle_factor(downscale_factor, "downscale_factor", "pixel_unshuffle")
+    *batch, c, h, w = shape
+    if h % r or w % r:
+        raise ValueError(
+            f"pixel_unshuffle needs height and width divisible by downscale_factor={r}, got "
+            f"input_shape={shape}"
+        )
+    return (*batch, c * r * r, h // r, w // r)
