@@ -13,11 +13,36 @@ from .convolution import (
     conv_transpose_matrix,
     conv_transpose_taps,
 )
-from .shapes import conv_output_shape, conv_transpose_output_shape
+from .operators import ConvOperator, conv_operator, conv_transpose_operator
+from .spectral import conv_operator_norm, conv_singular_values
+from .pooling import avg_pool_matrix, max_pool_selection
+from .shapes import (
+    bed_of_nails_output_shape,
+    conv_output_shape,
+    conv_transpose_output_shape,
+    interpolate_output_shape,
+    max_unpool_output_shape,
+    pixel_shuffle_output_shape,
+    pixel_unshuffle_output_shape,
+    pool_output_shape,
+)
+from .unpooling import (
+    bed_of_nails_matrix,
+    interpolate_matrix,
+    max_unpool_matrix,
+    pixel_shuffle_matrix,
+    pixel_unshuffle_matrix,
+)
+from . import testing  # a submodule: convmat.testing.dottest, not re-exported
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvOperator",
+    "conv_operator",
+    "conv_transpose_operator",
+    "conv_operator_norm",
+    "conv_singular_values",
     "TapPattern",
     "conv_matrix",
     "conv_output_shape",
@@ -27,4 +52,17 @@ __all__ = [
     "conv_transpose_taps",
     "get_max_entries",
     "set_max_entries",
+    "avg_pool_matrix",
+    "bed_of_nails_matrix",
+    "bed_of_nails_output_shape",
+    "interpolate_matrix",
+    "interpolate_output_shape",
+    "max_pool_selection",
+    "max_unpool_matrix",
+    "max_unpool_output_shape",
+    "pixel_shuffle_matrix",
+    "pixel_shuffle_output_shape",
+    "pixel_unshuffle_matrix",
+    "pixel_unshuffle_output_shape",
+    "pool_output_shape",
 ]
