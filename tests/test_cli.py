@@ -1,0 +1,179 @@
+"""The ``convmat`` command line: figures written, the seed's matrices printed, errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from convmat.cli import FIGURES, main
+
+EXPECTED_FIGURES = {
+    "01_max_pooling.png", "02_unpool_nearest.png", "03_unpool_bed_of_nails.png",
+    "04_max_unpooling.png", "05_strided_conv_2d.png", "06_transposed_conv_2d.png",
+    "07_transposed_conv_1d_stride2.png", "08_transposed_conv_1d_stride1.png",
+    "09_conv_and_transpose_stride1.png", "10_conv_and_transpose_stride2.png",
+    "11_sparsity_1d_stride1_vs_2.png", "12_sparsity_2d_stride1_vs_2.png",
+    "13_coverage_1d.png", "14_coverage_2d.png",
+}
+
+# The seed's Fig. 7, worked by hand: [a, b] through [x, y, z] at stride 2.
+SEED_FIG7 = """\
+    a b
+0 [ x . ]   = ax
+1 [ y . ]   = ay
+2 [ z x ]   = az + bx
+3 [ . y ]   = by
+4 [ . z ]   = bz"""
+
+# ... at stride 1: 4 outputs.
+SEED_FIG7_STRIDE1 = """\
+    a b
+0 [ x . ]   = ax
+1 [ y x ]   = ay + bx
+2 [ z y ]   = az + by
+3 [ . z ]   = bz"""
+
+# 'Why transpose': 4 inputs, 3 taps, stride 1; 4 outputs need padding 1.
+SEED_WHY = """\
+    a b c d
+0 [ y z . . ]   = ay + bz
+1 [ x y z . ]   = ax + by + cz
+2 [ . x y z ]   = bx + cy + dz
+3 [ . . x y ]   = cx + dy"""
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_figures_writes_every_png(tmp_path, capsys):
+    code, out, _ = run(capsys, "figures", "--out", str(tmp_path / "figs"), "--dpi", "40")
+    assert code == 0
+    written = {p.name for p in (tmp_path / "figs").iterdir()}
+    assert written == EXPECTED_FIGURES
+    assert {name + ".png" for name, _ in FIGURES} == EXPECTED_FIGURES
+    printed = out.split()
+    assert len(printed) == len(EXPECTED_FIGURES)
+    for path in printed:
+        with open(path, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figures_default_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("convmat.cli.FIGURES", FIGURES[6:7])  # one is enough here
+    code, out, _ = run(capsys, "figures")
+    assert code == 0
+    assert (tmp_path / "convmat-figures" / "07_transposed_conv_1d_stride2.png").is_file()
+    assert out.strip() == "convmat-figures/07_transposed_conv_1d_stride2.png"
+
+
+def test_show_conv_transpose_is_the_seeds_fig_7(capsys):
+    code, out, _ = run(capsys, "show", "conv", "--input", "2", "--kernel", "3",
+                       "--stride", "2", "--transpose")
+    assert code == 0
+    assert SEED_FIG7 in out
+    assert "input (1, 2) -> output (1, 5)" in out
+    assert "= conv_matrix(w, (1, 5), stride=2).T" in out
+
+
+def test_show_conv_transpose_stride_1(capsys):
+    code, out, _ = run(capsys, "show", "conv", "--input", "2", "--transpose")
+    assert code == 0
+    assert SEED_FIG7_STRIDE1 in out
+
+
+def test_show_conv_with_padding_is_the_why_transpose_matrix(capsys):
+    code, out, _ = run(capsys, "show", "conv", "--input", "4", "--kernel", "3",
+                       "--padding", "1")
+    assert code == 0
+    assert SEED_WHY in out
+
+
+def test_show_conv_with_weight_values(capsys):
+    code, out, _ = run(capsys, "show", "conv", "--input", "4", "--padding", "1",
+                       "--weight", "1,2,3")
+    assert code == 0
+    assert "0 [ 2 3 . . ]" in out and "3 [ . . 1 2 ]" in out
+
+
+def test_show_conv_2d_and_custom_names(capsys):
+    code, out, _ = run(capsys, "show", "conv", "--input", "3x3", "--kernel", "2",
+                       "--names", "p,q,r,s")
+    assert code == 0
+    assert "0 [ p q . r s . . . . ]" in out
+    assert "(1, 3, 3)" in out
+
+
+def test_show_maxpool_seed_example(capsys):
+    code, out, _ = run(capsys, "show", "maxpool")
+    assert code == 0
+    # the maxima 5, 6, 7, 8 of the seed's 4x4 map sit at flat positions 5, 2, 12, 15
+    assert "S @ x (1, 2, 2):\n  5 6\n  7 8" in out
+    assert "indices (1, 2, 2):\n   5  2\n  12 15" in out
+
+
+@pytest.mark.parametrize("op", ["avgpool", "nearest", "bed-of-nails", "maxunpool"])
+def test_show_pool_and_unpool_ops(capsys, op):
+    code, out, _ = run(capsys, "show", op)
+    assert code == 0
+    assert "[" in out and "]" in out
+
+
+def test_show_nearest_matrix(capsys):
+    code, out, _ = run(capsys, "show", "nearest", "--input", "2", "--scale", "2")
+    assert code == 0
+    assert "0 [ 1 . ]\n1 [ 1 . ]\n2 [ . 1 ]\n3 [ . 1 ]" in out
+
+
+def test_show_bed_of_nails_matrix(capsys):
+    code, out, _ = run(capsys, "show", "bed-of-nails", "--input", "2")
+    assert code == 0
+    assert "0 [ 1 . ]\n1 [ . . ]\n2 [ . 1 ]\n3 [ . . ]" in out
+
+
+def test_help_explains_both_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "figures" in out and "show" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["show", "--help"])
+    assert exc.value.code == 0
+    assert "--transpose" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "required"),
+    (["frobnicate"], "invalid choice"),
+    (["show", "blur"], "invalid choice"),
+    (["show", "conv", "--input", "four"], "expected sizes like"),
+    (["show", "conv", "--kernel", "0"], "kernel"),
+    (["show", "conv", "--input", "2", "--kernel", "3"], "Kernel size can't be greater|kernel"),
+    (["show", "conv", "--stride", "1,2"], "--stride needs 1 or 1 values"),
+    (["show", "conv", "--input", "40x40"], "too big to print"),
+    (["show", "conv", "--names", "ab"], "--names must give 3 names"),
+    (["show", "conv", "--weight", "1,2"], "--weight must give 3 values"),
+    (["show", "conv", "--output-padding", "1"], "transposed conv only"),
+])
+def test_bad_arguments_exit_2_with_a_message(capsys, argv, message):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error" in err
+    assert any(m in err for m in message.split("|")), err
+
+
+def test_python_dash_m_runs_the_command():
+    done = subprocess.run([sys.executable, "-m", "convmat", "show", "conv", "--input", "2",
+                           "--stride", "2", "--transpose"], capture_output=True, text=True)
+    assert done.returncode == 0
+    assert SEED_FIG7 in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "convmat", "show", "conv", "--kernel", "0"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "kernel" in bad.stderr
