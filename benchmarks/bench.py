@@ -48,11 +48,27 @@ def _conv_reflect_1x512() -> object:
     return convmat.conv_matrix(w, (1, 512, 512), padding=1, padding_mode="reflect")
 
 
+_X16x256 = np.random.default_rng(0).standard_normal((16, 256, 256)).astype(np.float32)
+_IDX16x128 = convmat.max_pool_selection(_X16x256, 2)[1]
+
+
 CASES: list[Case] = [
     Case("conv2d 1->1 1024x1024 k3 p1 float64", _conv_1x1024),
     Case("conv2d 16->16 128x128 k3 p1 float32", _conv_16x128_f32),
     Case("conv_transpose2d 16->16 64x64 k4 s2 p1 float32", _conv_transpose_16x64_f32),
     Case("conv2d 1->1 512x512 k3 p1 reflect (sorts and merges)", _conv_reflect_1x512),
+    Case("max_pool_selection 16x256x256 k2 float32",
+         lambda: convmat.max_pool_selection(_X16x256, 2)[0]),
+    Case("max_pool_selection 16x256x256 k3 s2 p1 float32 (overlapping)",
+         lambda: convmat.max_pool_selection(_X16x256, 3, stride=2, padding=1)[0]),
+    Case("avg_pool 16x256x256 k2", lambda: convmat.avg_pool_matrix((16, 256, 256), 2)),
+    Case("max_unpool 16x128x128 -> 16x256x256",
+         lambda: convmat.max_unpool_matrix(_IDX16x128, 2)),
+    Case("interpolate bilinear 16x128x128 x2",
+         lambda: convmat.interpolate_matrix((16, 128, 128), scale_factor=2, mode="bilinear")),
+    Case("interpolate nearest 16x128x128 x2",
+         lambda: convmat.interpolate_matrix((16, 128, 128), scale_factor=2)),
+    Case("pixel_shuffle 64x128x128 r2", lambda: convmat.pixel_shuffle_matrix((64, 128, 128), 2)),
 ]
 
 

@@ -645,6 +645,8 @@ def max_unpool_geometry(indices_shape, kernel_size, *, stride=None, padding=0,
     kernel = as_tuple(kernel_size, n, "kernel_size")
     stride = _default_stride(stride, kernel, n)
     padding = as_tuple(padding, n, "padding")
+    if n == 3:  # only max_unpool3d passes the stride on to a check
+        check_at_least(stride, 1, "stride")
     default = tuple((L - 1) * s - 2 * p + k for L, s, p, k in zip(size, stride, padding, kernel))
     if output_size is None:
         out = default

@@ -1,0 +1,265 @@
+"""Pooling as sparse matrices: max pooling as a 0/1 selection, average pooling as weights.
+
+Max pooling is not linear in its input, but once the input is fixed it picks one element
+per window: ``y = S x`` with a 0/1 matrix ``S`` holding exactly one 1 per row, at the
+window's argmax. ``S.T`` scatters a gradient back to the winners -- the backward pass of
+max pooling, and max unpooling. Average pooling is linear: each row holds ``1 / divisor``
+over its window. Both slide the same window as a convolution (:class:`~convmat.shapes.Window`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.sparse import csr_array
+
+from ._sparse import Axis, check_entries, index_dtype, kron_axes, make_csr
+from .shapes import Window, avg_pool_geometry, pool_geometry
+
+__all__ = ["avg_pool_matrix", "max_pool_selection"]
+
+# Window taps gathered per block of rows: keeps the temporaries a few MiB, whatever the size.
+_CHUNK = 1 << 17
+
+
+def data_dtype(x: np.ndarray, name: str = "x") -> np.dtype:
+    """The dtype of a data-dependent matrix: ``x``'s float dtype, float64 for integers."""
+    if x.dtype.kind in "biu":
+        return np.dtype(np.float64)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {x.dtype}")
+    # scipy.sparse has no float16 kernels.
+    return np.dtype(np.float32) if x.dtype.itemsize < 4 else x.dtype
+
+
+def window_taps(win: Window) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flat in-plane position of every (window, tap) pair, shape ``(n_out, n_taps)``.
+
+    Windows and taps are both in C order over the spatial dimensions. The second array
+    marks the taps inside the input (``None`` when all are); outside ones hold 0.
+    """
+    n = win.ndim
+    plane = np.cumprod((1,) + win.size[:0:-1])[::-1]  # C-order strides of one plane
+    flat = np.zeros((1,) * (2 * n), dtype=np.int64)
+    valid = np.ones((1,) * (2 * n), dtype=bool)
+    for d in range(n):
+        pos = win.positions(d)
+        inside = (pos >= 0) & (pos < win.size[d])
+        shape = [1] * (2 * n)
+        shape[d], shape[n + d] = pos.shape
+        flat = flat + (np.where(inside, pos, 0) * plane[d]).reshape(shape)
+        valid = valid & inside.reshape(shape)
+    n_out, n_taps = math.prod(win.out), math.prod(win.kernel)
+    valid = valid.reshape(n_out, n_taps) if not valid.all() else None
+    return np.broadcast_to(flat, win.out + win.kernel).reshape(n_out, n_taps), valid
+
+
+def _lowest(dtype: np.dtype):
+    if dtype.kind == "f":
+        return -np.inf
+    if dtype.kind == "b":
+        return False
+    return np.iinfo(dtype).min
+
+
+def _argmax_taps(vals: np.ndarray, valid: np.ndarray | None, first_valid, nan: bool):
+    """torch's choice in each window (rows of ``vals``), scanning the taps in order.
+
+    torch keeps the first in-bounds tap, then moves to a tap iff ``v > best or isnan(v)``:
+    ties go to the first maximum, a NaN to the last NaN, and an all ``-inf`` window to its
+    first in-bounds tap.
+    """
+    if valid is not None:
+        np.copyto(vals, _lowest(vals.dtype), where=~valid)  # padding never wins
+    pick = vals.argmax(axis=-1)  # first maximum (or first NaN)
+    if nan:
+        isnan = np.isnan(vals)
+        last_nan = vals.shape[-1] - 1 - isnan[:, ::-1].argmax(axis=-1)
+        pick = np.where(isnan.any(axis=-1), last_nan, pick)
+    if valid is not None:
+        # The maximum is the lowest value and a padding tap came first: torch keeps its
+        # first in-bounds tap, which holds that lowest value too.
+        rows = np.arange(pick.size)
+        pick = np.where(valid[rows, pick], pick, first_valid)
+    return pick
+
+
+def max_pool_selection(
+    x: ArrayLike, kernel_size, *, stride=None, padding=0, dilation=1, ceil_mode=False,
+    max_entries=None,
+) -> tuple[csr_array, np.ndarray]:
+    r"""The selection matrix and indices of ``torch.nn.functional.max_pool{1,2,3}d``.
+
+    Parameters
+    ----------
+    x : array_like, shape (C, *spatial)
+        One input sample, 1, 2 or 3 spatial dimensions. The selection depends on it.
+    kernel_size, stride, padding, dilation : int or tuple of int
+        As in torch; ``stride`` defaults to ``kernel_size``, ``0 <= padding <=
+        kernel_size // 2``. Padding is ``-inf``: it is never selected.
+    ceil_mode : bool
+        Round the output size up (a last, partial window, which must start inside the
+        input or the left padding).
+    max_entries : int, optional
+        Refuse to build more stored entries than this (default: ``get_max_entries()``).
+
+    Returns
+    -------
+    S : csr_array, shape (C * prod(out_spatial), C * prod(spatial))
+        0/1, exactly one 1 per row, in ``x``'s dtype (float64 for integers), with
+        ``S @ x.ravel() == max_pool(x[None])[0].ravel()``.
+    indices : ndarray of int64, shape (C, *out_spatial)
+        torch's ``return_indices`` output: the flat position of each maximum inside its
+        channel's (unpadded) plane.
+
+    Notes
+    -----
+    Window ``j`` of channel ``c`` reads positions ``j s - p + t d`` (per dimension, taps
+    ``t`` in C order) and
+
+    .. math::  S[(c, j), (c, i)] = 1 \iff i = \mathrm{argmax}_t\, x[c, j s - p + t d]
+
+    with torch's rules for the argmax: the first maximum in scan order wins a tie, the
+    last NaN wins over everything, and a window of ``-inf`` picks its first tap inside the
+    input. ``S.T`` is the backward pass of max pooling (the gradient goes to the winner),
+    and for non-overlapping windows it is max unpooling (:func:`max_unpool_matrix`).
+    A window with no input element at all (dilation with padding or ``ceil_mode``) is
+    refused with ``ValueError``: torch returns ``-inf`` and an undefined index there.
+
+    Examples
+    --------
+    Pooling pairs of ``[1, 3, 2, 2]``: the tie goes to the first 2. ``S.T`` sends each
+    pooled value back to where it came from:
+
+    >>> import numpy as np
+    >>> from convmat import max_pool_selection
+    >>> S, idx = max_pool_selection(np.array([[1., 3., 2., 2.]]), 2)
+    >>> S.toarray()
+    array([[0., 1., 0., 0.],
+           [0., 0., 1., 0.]])
+    >>> idx
+    array([[1, 2]])
+    >>> S.T.toarray()
+    array([[0., 0.],
+           [1., 0.],
+           [0., 1.],
+           [0., 0.]])
+    """
+    x = np.asarray(x)
+    dtype = data_dtype(x)
+    geo = pool_geometry(x.shape, kernel_size, stride=stride, padding=padding,
+                        dilation=dilation, ceil_mode=ceil_mode)
+    channels, win = geo.channels, geo.window
+    n_in, n_out = math.prod(win.size), math.prod(win.out)
+    n_rows = channels * n_out
+    check_entries(n_rows, dtype.itemsize, "max_pool_selection", "max pooling", max_entries)
+    idx = index_dtype(n_rows + 1, channels * n_in)
+
+    flat, valid = window_taps(win)
+    first_valid = None if valid is None else valid.argmax(axis=1)
+    values = x.reshape(channels, n_in)
+    if values.dtype.kind == "b":
+        values = values.view(np.uint8)
+    nan = values.dtype.kind == "f" and bool(np.isnan(values).any())
+
+    positions = np.empty(n_rows, dtype=np.int64)
+    step = max(1, _CHUNK // flat.shape[1])
+    for start in range(0, n_rows, step):  # blocks of whole rows; temporaries stay small
+        rows = np.arange(start, min(start + step, n_rows))
+        c, o = np.divmod(rows, n_out)
+        taps = values[c[:, None], flat[o]]
+        pick = _argmax_taps(taps, None if valid is None else valid[o],
+                            None if valid is None else first_valid[o], nan)
+        positions[start:start + rows.size] = flat[o, pick]
+
+    cols = np.arange(0, channels * n_in, n_in, dtype=idx).repeat(n_out)
+    cols += positions.astype(idx, copy=False)
+    S = make_csr(np.ones(n_rows, dtype=dtype), cols, np.arange(n_rows + 1, dtype=idx),
+                 (n_rows, channels * n_in))
+    return S, positions.reshape(channels, *win.out)
+
+
+def avg_pool_matrix(
+    input_shape, kernel_size, *, stride=None, padding=0, ceil_mode=False,
+    count_include_pad=True, divisor_override=None, max_entries=None,
+) -> csr_array:
+    r"""The matrix of ``torch.nn.functional.avg_pool{1,2,3}d`` for one sample.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, *spatial)`` of the input sample, 1, 2 or 3 spatial dimensions.
+    kernel_size, stride, padding : int or tuple of int
+        As in torch; ``stride`` defaults to ``kernel_size``, ``0 <= padding <=
+        kernel_size // 2``.
+    ceil_mode : bool
+        Round the output size up (a last, partial window).
+    count_include_pad : bool
+        Count the zero padding in the divisor (torch's default, ``True``).
+    divisor_override : int, optional
+        Divide every window by this instead (non-zero; 2-D and 3-D only, as in torch).
+    max_entries : int, optional
+        Refuse to build more stored entries than this.
+
+    Returns
+    -------
+    csr_array, shape (C * prod(out_spatial), C * prod(spatial)), float64
+        ``A`` with ``A @ x.ravel() == avg_pool(x[None])[0].ravel()``.
+
+    Notes
+    -----
+    Per dimension, window ``j`` starts at ``a = j s - p`` and ends at ``b = min(a + k,
+    L + p)``; it sums the input over ``[max(a, 0), min(b, L))`` and divides by
+
+    .. math::  D_j = \prod_{\text{dims}} (b - a) \quad\text{or}\quad
+               \prod_{\text{dims}} (\min(b, L) - \max(a, 0))
+
+    with and without ``count_include_pad``: a ``ceil_mode`` overhang past the padding is
+    never counted. The divisor is a product over dimensions, so ``A`` is a Kronecker
+    product of 1-D averaging matrices (and a channel identity).
+
+    Examples
+    --------
+    Averages of pairs, with one pixel of zero padding at each end: the edge windows hold
+    one input element and one padding zero, so they are halved (``count_include_pad``):
+
+    >>> from convmat import avg_pool_matrix
+    >>> A = avg_pool_matrix((1, 4), 2, padding=1)
+    >>> A.toarray()
+    array([[0.5, 0. , 0. , 0. ],
+           [0. , 0.5, 0.5, 0. ],
+           [0. , 0. , 0. , 0.5]])
+    >>> A.T.toarray()
+    array([[0.5, 0. , 0. ],
+           [0. , 0.5, 0. ],
+           [0. , 0.5, 0. ],
+           [0. , 0. , 0.5]])
+    """
+    geo = avg_pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
+                            ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                            divisor_override=divisor_override)
+    pool = geo.pool
+    win = pool.window
+    channel = np.ones((pool.channels, 1))
+    if geo.divisor_override is not None:
+        channel /= geo.divisor_override
+    axes = [Axis(np.arange(pool.channels)[:, None], pool.channels, values=channel)]
+    for d in range(win.ndim):
+        pos = win.positions(d)
+        size, pad = win.size[d], win.pad_before[d]
+        inside = (pos >= 0) & (pos < size)
+        if geo.divisor_override is not None:
+            divisor = np.ones(pos.shape[0])
+        elif geo.count_include_pad:
+            start = pos[:, 0]
+            divisor = np.minimum(start + win.kernel[d], size + pad) - start
+        else:
+            divisor = inside.sum(axis=1)
+        weights = np.broadcast_to(1.0 / divisor[:, None], pos.shape)
+        axes.append(Axis(np.where(inside, pos, 0), size, valid=None if inside.all()
+                         else inside, values=weights))
+    pattern = kron_axes(axes, taps=False, values=True, what="avg_pool_matrix",
+                        hint="average pooling", max_entries=max_entries)
+    return pattern.csr(pattern.values)

@@ -1,0 +1,257 @@
+"""Max pooling selection and average pooling matrices against torch."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from oracle import F, from_torch, needs_torch, to_torch, torch
+
+from convmat import avg_pool_matrix, max_pool_selection, pool_output_shape
+
+MAX_SIZE = {1: 9, 2: 6, 3: 4}
+seeds = st.integers(0, 2**32 - 1)
+
+
+def assert_canonical(A):
+    """Canonical CSR: sorted, duplicate-free rows, int32 indices."""
+    assert A.format == "csr"
+    assert A.indices.dtype == np.int32 and A.indptr.dtype == np.int32
+    assert A.indptr[0] == 0 and A.indptr[-1] == A.indices.size == A.data.size
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    same_row = rows[1:] == rows[:-1]
+    assert np.all(np.diff(A.indices)[same_row] > 0)
+    assert np.all((A.indices >= 0) & (A.indices < A.shape[1]))
+
+
+def raises_like(torch_call, convmat_call):
+    """convmat raises ValueError/TypeError exactly when torch raises; else both results."""
+    try:
+        expected = torch_call()
+    except (RuntimeError, ValueError, TypeError, NotImplementedError):
+        with pytest.raises((ValueError, TypeError)):
+            convmat_call()
+        return None
+    return expected, convmat_call()
+
+
+def torch_op(name, nd):
+    return getattr(F, f"{name}{nd}d")
+
+
+@st.composite
+def pool_configs(draw, dilation=True):
+    """A valid pooling configuration (torch's limits), 1-3 spatial dimensions."""
+    nd = draw(st.integers(1, 3))
+    size, kernel, stride, padding, dil = [], [], [], [], []
+    for _ in range(nd):
+        k = draw(st.integers(1, 4 if nd == 1 else 3))
+        d = draw(st.integers(1, 3)) if dilation else 1
+        p = draw(st.integers(0, k // 2))
+        s = draw(st.integers(1, 3))
+        ek = d * (k - 1) + 1
+        L = draw(st.integers(max(1, ek - 2 * p), max(1, ek - 2 * p) + MAX_SIZE[nd]))
+        size.append(L), kernel.append(k), stride.append(s), padding.append(p), dil.append(d)
+    channels = draw(st.integers(1, 3))
+    kw = dict(kernel_size=tuple(kernel), padding=tuple(padding),
+              ceil_mode=draw(st.booleans()))
+    kw["stride"] = draw(st.sampled_from([None, tuple(stride)]))
+    if dilation:
+        kw["dilation"] = tuple(dil)
+    return (channels, *size), kw
+
+
+def sample(rng, shape, kind):
+    """Inputs full of ties (small integers), with NaN or -inf sprinkled in on request."""
+    x = rng.integers(-2, 3, size=shape).astype(np.float64)
+    if kind in ("nan", "inf"):
+        special = np.nan if kind == "nan" else -np.inf
+        x[rng.random(shape) < 0.3] = special
+    elif kind == "normal":
+        x = rng.standard_normal(shape)
+    return x
+
+
+def has_empty_window(shape, kw):
+    """torch's -inf output on a finite input: a window with no input element."""
+    y = torch_op("max_pool", len(shape) - 1)(to_torch(np.zeros(shape)), **kw)
+    return bool(torch.isinf(y).any())
+
+
+# --------------------------------------------------------------------------- max pooling
+@needs_torch
+@given(pool_configs(), st.sampled_from(["ties", "nan", "inf", "normal"]), seeds)
+def test_max_pool_matches_torch(config, kind, seed):
+    shape, kw = config
+    assume(not has_empty_window(shape, kw))
+    x = sample(np.random.default_rng(seed), shape, kind)
+    y, idx = torch_op("max_pool", len(shape) - 1)(to_torch(x), return_indices=True, **kw)
+    S, indices = max_pool_selection(x, **kw)
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(indices, idx[0].numpy())
+    np.testing.assert_array_equal(S @ x.ravel(), from_torch(y))
+    assert S.shape == (y.numel(), x.size) and S.dtype == np.float64
+    np.testing.assert_array_equal(S.indptr, np.arange(S.shape[0] + 1))
+    np.testing.assert_array_equal(S.data, 1.0)
+    assert_canonical(S)
+    assert pool_output_shape(shape, **kw) == tuple(y.shape[1:])
+
+
+@needs_torch
+@given(pool_configs(), st.sampled_from(["ties", "normal"]), seeds)
+def test_max_pool_transpose_is_the_gradient(config, kind, seed):
+    shape, kw = config
+    assume(not has_empty_window(shape, kw))
+    rng = np.random.default_rng(seed)
+    x = sample(rng, shape, kind)
+    xt = to_torch(x).requires_grad_()
+    y = torch_op("max_pool", len(shape) - 1)(xt, **kw)
+    g = rng.standard_normal(tuple(y.shape[1:]))
+    y.backward(to_torch(g))
+    S, _ = max_pool_selection(x, **kw)
+    np.testing.assert_allclose(S.T @ g.ravel(), from_torch(xt.grad), rtol=0, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int8, np.bool_])
+def test_max_pool_dtypes(dtype):
+    x = np.random.default_rng(1).integers(-3, 4, size=(2, 5, 6)).astype(dtype)
+    S, idx = max_pool_selection(x, 2, stride=1, padding=1)
+    y, tidx = F.max_pool2d(to_torch(x.astype(np.float32)), 2, stride=1, padding=1,
+                           return_indices=True)
+    assert S.dtype == (np.float32 if dtype == np.float32 else np.float64)
+    np.testing.assert_array_equal(idx, tidx[0].numpy())
+    np.testing.assert_array_equal(S @ x.ravel().astype(S.dtype), from_torch(y))
+
+
+def test_max_pool_rules_by_hand():
+    # Scan order within a window: first maximum, a NaN wins, first in-bounds -inf.
+    x = np.array([[1.0, 1.0, np.nan, 0.0, np.nan, 2.0, -np.inf, -np.inf]])
+    S, idx = max_pool_selection(x, 2)
+    np.testing.assert_array_equal(idx, [[0, 2, 4, 6]])
+    S, idx = max_pool_selection(x[:, 2:5], 3)
+    np.testing.assert_array_equal(idx, [[2]])  # the last NaN, at position 4 of x
+    # Padding is -inf but never chosen, even when the whole window is -inf.
+    S, idx = max_pool_selection(np.full((1, 3), -np.inf), 3, stride=1, padding=1)
+    np.testing.assert_array_equal(idx, [[0, 0, 1]])
+    np.testing.assert_array_equal(S.toarray(), [[1, 0, 0], [1, 0, 0], [0, 1, 0]])
+
+
+def test_max_pool_refuses_an_empty_window():
+    # torch returns -inf here: L=2, k=2, d=3, p=1 puts window 1 at positions 0-1+3 = 2.
+    with pytest.raises(ValueError, match="holds no input element"):
+        max_pool_selection(np.zeros((1, 2)), 2, stride=1, padding=1, dilation=3)
+
+
+@st.composite
+def maybe_bad_pool(draw, nd_max=3, dilation=True):
+    """Pooling arguments from small ranges that include what torch refuses."""
+    nd = draw(st.integers(1, nd_max))
+    shape = (draw(st.integers(1, 2)),) + tuple(draw(st.integers(1, 5)) for _ in range(nd))
+    per_dim = lambda lo, hi: draw(st.one_of(st.integers(lo, hi),
+                                            st.tuples(*[st.integers(lo, hi)] * nd)))
+    kw = dict(kernel_size=per_dim(-1, 4), padding=per_dim(-1, 2),
+              ceil_mode=draw(st.booleans()))
+    kw["stride"] = draw(st.one_of(st.none(), st.just(per_dim(-1, 3))))
+    if dilation:
+        kw["dilation"] = per_dim(0, 3)
+    return shape, kw
+
+
+@needs_torch
+@given(maybe_bad_pool(), seeds)
+def test_max_pool_errors_like_torch(config, seed):
+    shape, kw = config
+    x = np.random.default_rng(seed).standard_normal(shape)
+
+    def build():
+        try:
+            return max_pool_selection(x, **kw)[0], pool_output_shape(shape, **kw)
+        except ValueError as error:
+            if "holds no input element" not in str(error):
+                raise
+            return None  # an empty window: refused on purpose
+
+    result = raises_like(lambda: torch_op("max_pool", len(shape) - 1)(to_torch(x), **kw),
+                         build)
+    if result is not None:
+        y, built = result
+        assert (built is None) == bool(torch.isinf(y).any())
+        if built is not None:
+            np.testing.assert_array_equal(built[0] @ x.ravel(), from_torch(y))
+            assert built[1] == tuple(y.shape[1:])
+
+
+# --------------------------------------------------------------------------- average pooling
+@st.composite
+def avg_configs(draw):
+    shape, kw = draw(pool_configs(dilation=False))
+    if len(shape) == 4:  # avg_pool3d also wants the unpadded input >= the kernel
+        shape = (shape[0], *(max(L, k) for L, k in zip(shape[1:], kw["kernel_size"])))
+    kw["count_include_pad"] = draw(st.booleans())
+    if len(shape) > 2:
+        kw["divisor_override"] = draw(st.one_of(st.none(), st.integers(-3, 5).filter(bool)))
+    return shape, kw
+
+
+@needs_torch
+@given(avg_configs(), seeds)
+def test_avg_pool_matches_torch(config, seed):
+    shape, kw = config
+    x = np.random.default_rng(seed).standard_normal(shape)
+    y = torch_op("avg_pool", len(shape) - 1)(to_torch(x), **kw)
+    A = avg_pool_matrix(shape, **kw)
+    assert A.dtype == np.float64 and A.shape == (y.numel(), x.size)
+    np.testing.assert_allclose(A @ x.ravel(), from_torch(y), rtol=1e-12, atol=1e-12)
+    assert_canonical(A)
+
+
+def test_avg_pool_ceil_mode_divisors_by_hand():
+    # L=6, k=4, s=3, p=1, ceil: windows [-1, 3), [2, 6), [5, 7) clipped to L + p = 7:
+    # divisors 4, 4, 2 (the overhang past the padding is never counted).
+    A = avg_pool_matrix((1, 6), 4, stride=3, padding=1, ceil_mode=True)
+    np.testing.assert_allclose(A @ np.ones(6), [0.75, 1.0, 0.5])
+    A = avg_pool_matrix((1, 6), 4, stride=3, padding=1, ceil_mode=True,
+                        count_include_pad=False)
+    np.testing.assert_allclose(A @ np.ones(6), [1.0, 1.0, 1.0])
+    A = avg_pool_matrix((1, 2, 2), 2, divisor_override=-2)
+    np.testing.assert_allclose(A.toarray(), [[-0.5, -0.5, -0.5, -0.5]])
+
+
+@needs_torch
+@given(maybe_bad_pool(dilation=False), st.one_of(st.none(), st.integers(-1, 2)),
+       st.booleans())
+def test_avg_pool_errors_like_torch(config, divisor, include):
+    shape, kw = config
+    kw.update(count_include_pad=include)
+    if divisor is not None:
+        kw["divisor_override"] = divisor
+    x = to_torch(np.zeros(shape))
+    result = raises_like(lambda: torch_op("avg_pool", len(shape) - 1)(x, **kw),
+                         lambda: avg_pool_matrix(shape, **kw))
+    if result is not None:
+        y, A = result
+        assert A.shape == (y.numel(), math.prod(shape))
+
+
+@pytest.mark.parametrize("bad, error", [
+    (dict(divisor_override=2), TypeError),  # torch's avg_pool1d has no divisor_override
+    (dict(ceil_mode=1), TypeError),
+    (dict(kernel_size=2.0), TypeError),
+    (dict(kernel_size=(2, 2)), ValueError),
+    (dict(padding=2), ValueError),
+    (dict(stride=0), ValueError),
+])
+def test_avg_pool_argument_errors(bad, error):
+    kw = dict(kernel_size=3) | bad
+    with pytest.raises(error):
+        avg_pool_matrix((1, 8), **kw)
+
+
+def test_max_entries_is_enforced():
+    with pytest.raises(ValueError, match="max_entries"):
+        max_pool_selection(np.zeros((1, 8, 8)), 2, max_entries=10)
+    with pytest.raises(ValueError, match="max_entries"):
+        avg_pool_matrix((1, 8, 8), 2, max_entries=10)
+    assert math.prod(pool_output_shape((1, 8, 8), 2)) == 16

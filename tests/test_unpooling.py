@@ -1,0 +1,319 @@
+"""Max unpooling, bed of nails, interpolation and pixel shuffle matrices against torch."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from oracle import F, from_torch, needs_torch, to_torch, torch
+from test_pooling import assert_canonical, pool_configs, raises_like, seeds, torch_op
+
+from convmat import (
+    avg_pool_matrix,
+    bed_of_nails_matrix,
+    bed_of_nails_output_shape,
+    interpolate_matrix,
+    interpolate_output_shape,
+    max_pool_selection,
+    max_unpool_matrix,
+    max_unpool_output_shape,
+    pixel_shuffle_matrix,
+    pixel_shuffle_output_shape,
+    pixel_unshuffle_matrix,
+    pixel_unshuffle_output_shape,
+)
+
+def same_matrix(A, B):
+    assert A.shape == B.shape
+    assert (abs(A - B) > 0).nnz == 0
+
+
+# --------------------------------------------------------------------------- the seed's example
+def test_seed_4x4_example_by_hand():
+    x = np.array([[[1, 2, 6, 3],
+                   [3, 5, 2, 1],
+                   [1, 2, 2, 1],
+                   [7, 3, 4, 8]]], dtype=float)
+    S, idx = max_pool_selection(x, 2)
+    # The maxima 5, 6, 7, 8 sit at flat positions 1*4+1, 0*4+2, 3*4+0, 3*4+3.
+    np.testing.assert_array_equal(idx, [[[5, 2], [12, 15]]])
+    expected_S = np.zeros((4, 16))
+    expected_S[[0, 1, 2, 3], [5, 2, 12, 15]] = 1
+    np.testing.assert_array_equal(S.toarray(), expected_S)
+    pooled = S @ x.ravel()
+    np.testing.assert_array_equal(pooled, [5, 6, 7, 8])
+
+    nearest = interpolate_matrix((1, 2, 2), scale_factor=2) @ pooled
+    np.testing.assert_array_equal(nearest.reshape(4, 4), [[5, 5, 6, 6],
+                                                          [5, 5, 6, 6],
+                                                          [7, 7, 8, 8],
+                                                          [7, 7, 8, 8]])
+    nails = bed_of_nails_matrix((1, 2, 2), 2) @ pooled
+    np.testing.assert_array_equal(nails.reshape(4, 4), [[5, 0, 6, 0],
+                                                        [0, 0, 0, 0],
+                                                        [7, 0, 8, 0],
+                                                        [0, 0, 0, 0]])
+    unpooled = max_unpool_matrix(idx, 2) @ pooled
+    np.testing.assert_array_equal(unpooled.reshape(4, 4), [[0, 0, 6, 0],
+                                                           [0, 5, 0, 0],
+                                                           [0, 0, 0, 0],
+                                                           [7, 0, 0, 8]])
+
+
+# --------------------------------------------------------------------------- max unpooling
+@needs_torch
+@given(pool_configs(dilation=False), seeds, st.integers(-1, 1))
+def test_max_unpool_of_pooling_indices_matches_torch(config, seed, extra):
+    shape, kw = config
+    kw.pop("ceil_mode")
+    nd = len(shape) - 1
+    rng = np.random.default_rng(seed)
+    _, idx = torch_op("max_pool", nd)(to_torch(rng.integers(0, 3, shape).astype(float)),
+                                      return_indices=True, **kw)
+    y = rng.standard_normal(tuple(idx.shape[1:]))
+    unpool_kw = dict(kw, output_size=None)
+    if extra:  # an output size away from the default, inside torch's range
+        stride = kw["stride"] or kw["kernel_size"]
+        default = max_unpool_output_shape(idx.shape[1:], **kw)[1:]
+        unpool_kw["output_size"] = tuple(
+            o + extra if abs(extra) < s else o for o, s in zip(default, stride))
+    result = raises_like(
+        lambda: torch_op("max_unpool", nd)(to_torch(y), idx, **unpool_kw),
+        lambda: max_unpool_matrix(idx[0].numpy(), **unpool_kw))
+    if result is None:  # the shrunk output no longer holds an index
+        return
+    expected, U = result
+    np.testing.assert_array_equal(U @ y.ravel(), from_torch(expected))
+    assert_canonical(U)
+    assert max_unpool_output_shape(idx[0].numpy(), **unpool_kw) == tuple(expected.shape[1:])
+
+
+@needs_torch
+@given(st.integers(1, 3), seeds)
+def test_max_unpool_duplicate_indices_last_wins_like_torch(nd, seed):
+    rng = np.random.default_rng(seed)
+    in_shape = (2,) + tuple(rng.integers(1, 4, nd))
+    kernel = tuple(int(k) for k in rng.integers(1, 3, nd))
+    plane = math.prod((L - 1) * k + k for L, k in zip(in_shape[1:], kernel))
+    idx = rng.integers(0, min(plane, 3), in_shape)  # many duplicates
+    y = rng.standard_normal(in_shape)
+    expected = torch_op("max_unpool", nd)(to_torch(y), torch.from_numpy(idx)[None], kernel)
+    U = max_unpool_matrix(idx, kernel)
+    np.testing.assert_array_equal(U @ y.ravel(), from_torch(expected))
+    assert_canonical(U)
+
+
+@needs_torch
+@given(st.integers(1, 3), seeds, st.integers(-2, 3), st.one_of(st.none(), st.integers(-1, 3)),
+       st.integers(-2, 2), st.one_of(st.none(), st.integers(0, 7)), st.integers(-2, 2))
+def test_max_unpool_errors_like_torch(nd, seed, k, s, p, out, shift):
+    rng = np.random.default_rng(seed)
+    in_shape = (1,) + tuple(rng.integers(1, 4, nd))
+    idx = rng.integers(0, 4, in_shape) + shift  # sometimes negative or too large
+    y = rng.standard_normal(in_shape)
+    kw = dict(kernel_size=k, stride=s, padding=p,
+              output_size=None if out is None else (out,) * nd)
+    result = raises_like(
+        lambda: torch_op("max_unpool", nd)(to_torch(y), torch.from_numpy(idx)[None], **kw),
+        lambda: max_unpool_matrix(idx, **kw))
+    if result is not None:
+        expected, U = result
+        np.testing.assert_array_equal(U @ y.ravel(), from_torch(expected))
+
+
+def test_max_unpool_refuses_float_indices():
+    with pytest.raises(TypeError, match="integers"):
+        max_unpool_matrix(np.zeros((1, 2)), 2)
+
+
+@st.composite
+def tiling_configs(draw):
+    """Non-overlapping windows that tile the (padded) input exactly."""
+    nd = draw(st.integers(1, 3))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    out = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    size = tuple(o * k - 2 * p for o, k, p in zip(out, kernel, padding))
+    assume(all(L >= 1 for L in size))
+    return (draw(st.integers(1, 2)), *size), dict(kernel_size=kernel, padding=padding)
+
+
+@given(tiling_configs(), seeds)
+def test_max_unpool_is_transposed_selection(config, seed):
+    shape, kw = config
+    x = np.random.default_rng(seed).integers(0, 3, shape).astype(float)
+    S, idx = max_pool_selection(x, **kw)
+    same_matrix(max_unpool_matrix(idx, **kw), S.T)
+
+
+# --------------------------------------------------------------------------- bed of nails
+@given(st.integers(1, 3), seeds)
+def test_bed_of_nails_places_each_value_at_offset(nd, seed):
+    rng = np.random.default_rng(seed)
+    shape = (2,) + tuple(rng.integers(1, 4, nd))
+    scale = tuple(rng.integers(1, 4, nd))
+    offset = tuple(rng.integers(0, s) for s in scale)
+    x = rng.standard_normal(shape)
+    expected = np.zeros(bed_of_nails_output_shape(shape, scale, offset=offset))
+    expected[(slice(None),) + tuple(slice(o, None, s) for o, s in zip(offset, scale))] = x
+    B = bed_of_nails_matrix(shape, scale, offset=offset)
+    np.testing.assert_array_equal(B @ x.ravel(), expected.ravel())
+    assert_canonical(B)
+    # ... which is max unpooling with every index at that position of its block.
+    grids = np.meshgrid(*[np.arange(L) * s + o for L, s, o in zip(shape[1:], scale, offset)],
+                        indexing="ij")
+    out_size = tuple(L * s for L, s in zip(shape[1:], scale))
+    corner = np.broadcast_to(np.ravel_multi_index(grids, out_size), shape)
+    same_matrix(B, max_unpool_matrix(corner, scale))
+
+
+@pytest.mark.parametrize("scale, offset", [(0, 0), (2, 2), (2, -1), ((2, 2), 0), (2.0, 0)])
+def test_bed_of_nails_errors(scale, offset):
+    with pytest.raises((ValueError, TypeError)):
+        bed_of_nails_matrix((1, 3), scale, offset=offset)
+
+
+# --------------------------------------------------------------------------- interpolation
+MODES = {1: ["nearest", "nearest-exact", "linear"],
+         2: ["nearest", "nearest-exact", "bilinear", "bicubic"],
+         3: ["nearest", "nearest-exact", "trilinear"]}
+
+
+@st.composite
+def interpolate_configs(draw):
+    nd = draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(MODES[nd]))
+    # 2-D outputs with H + W > 128 take torch's other nearest kernel: cover both.
+    big = nd == 2 and draw(st.booleans())
+    lo, hi = (30, 70) if big else (1, {1: 12, 2: 8, 3: 5}[nd])
+    shape = (draw(st.integers(1, 2)), *(draw(st.integers(lo, hi)) for _ in range(nd)))
+    kw = dict(mode=mode)
+    if draw(st.booleans()):
+        kw["size"] = tuple(draw(st.integers(max(1, L // 3), 3 * L)) for L in shape[1:])
+    else:
+        factors = st.one_of(st.integers(1, 4), st.floats(0.2, 3.5).map(lambda f: round(f, 2)))
+        kw["scale_factor"] = tuple(draw(factors) for _ in range(nd))
+        assume(all(math.floor(L * f) >= 1 for L, f in zip(shape[1:], kw["scale_factor"])))
+        kw["recompute_scale_factor"] = draw(st.sampled_from([None, False, True]))
+    if not mode.startswith("nearest"):
+        kw["align_corners"] = draw(st.sampled_from([None, False, True]))
+    return shape, kw
+
+
+@needs_torch
+@given(interpolate_configs(), st.sampled_from([np.float64, np.float32]), seeds)
+def test_interpolate_matches_torch(config, dtype, seed):
+    shape, kw = config
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    expected = from_torch(F.interpolate(to_torch(x), **kw))
+    M = interpolate_matrix(shape, dtype=dtype, **kw)
+    assert M.dtype == dtype and M.shape == (expected.size, x.size)
+    if kw["mode"].startswith("nearest"):  # the same indices, so exactly the same values
+        np.testing.assert_array_equal(M @ x.ravel(), expected)
+    else:
+        tol = 1e-12 if dtype == np.float64 else 2e-5
+        np.testing.assert_allclose(M @ x.ravel(), expected, rtol=tol, atol=tol)
+    assert_canonical(M)
+    out = F.interpolate(to_torch(np.zeros(shape)), **kw).shape[1:]
+    assert interpolate_output_shape(shape, **kw) == tuple(out)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape, kw, dtype, picked", [
+    # L=5, scale 1.1 (O=5): the generic kernels read [0, 0, 1, 2, 3] ...
+    ((1, 5), dict(scale_factor=1.1), np.float64, [0, 0, 1, 2, 3]),
+    ((1, 5, 130), dict(scale_factor=(1.1, 1)), np.float64, [0, 0, 1, 2, 3]),
+    # ... the 2-D kernel for small outputs (H + W <= 128) copies at O == L.
+    ((1, 5, 1), dict(scale_factor=(1.1, 1)), np.float64, [0, 1, 2, 3, 4]),
+    # nearest-exact, L=2 to 41, output 20: 1 for float64 in 1-D, 0 in small 2-D (float32).
+    ((1, 2), dict(size=41, mode="nearest-exact"), np.float64, None),
+    ((1, 2, 1), dict(size=(41, 1), mode="nearest-exact"), np.float64, None),
+    ((1, 2), dict(size=41, mode="nearest-exact"), np.float32, None),
+])
+def test_interpolate_nearest_kernels(shape, kw, dtype, picked):
+    x = np.arange(math.prod(shape), dtype=dtype).reshape(shape)
+    y = interpolate_matrix(shape, dtype=dtype, **kw) @ x.ravel()
+    np.testing.assert_array_equal(y, from_torch(F.interpolate(to_torch(x), **kw)))
+    if picked is not None:
+        rows = y.reshape(len(picked), -1)[:, 0]  # x[h, 0] = h * W
+        np.testing.assert_array_equal(rows // (shape[-1] if len(shape) == 3 else 1), picked)
+
+
+def test_interpolate_linear_by_hand():
+    # L=3 to 5 with align_corners: samples at 0, 0.5, 1, 1.5, 2.
+    M = interpolate_matrix((1, 3), size=5, mode="linear", align_corners=True)
+    np.testing.assert_allclose(M.toarray(), [[1, 0, 0], [.5, .5, 0], [0, 1, 0],
+                                             [0, .5, .5], [0, 0, 1]])
+    # Without: samples at max(0, (j + 1/2) * 3/5 - 1/2) = 0, 0.4, 1, 1.6, 2.2 (clamped).
+    M = interpolate_matrix((1, 3), size=5, mode="linear")
+    np.testing.assert_allclose(M.toarray(), [[1, 0, 0], [.6, .4, 0], [0, 1, 0],
+                                             [0, .4, .6], [0, 0, 1]])
+
+
+@given(st.integers(1, 3), st.integers(1, 4), seeds)
+def test_nearest_upsampling_is_transposed_sum_pooling(nd, k, seed):
+    rng = np.random.default_rng(seed)
+    shape = (2,) + tuple(rng.integers(1, 5, nd))
+    up = interpolate_matrix(shape, scale_factor=k)
+    big = (2,) + tuple(L * k for L in shape[1:])
+    same_matrix(up, (avg_pool_matrix(big, k) * k**nd).T)
+
+
+@needs_torch
+@given(st.integers(0, 4), st.sampled_from(list(MODES[1] + MODES[2][2:] + ["trilinear", "area"])),
+       st.sampled_from([None, 3, (3,), (3, 4), 0, 2.5]),
+       st.sampled_from([None, 2, (2, 2), 0.1, -1.0, "2"]),
+       st.sampled_from([None, False, True]), st.sampled_from([None, False, True]))
+def test_interpolate_errors_like_torch(nd, mode, size, scale, align, recompute):
+    shape = (1,) + (3,) * nd
+    kw = dict(size=size, scale_factor=scale, mode=mode, align_corners=align,
+              recompute_scale_factor=recompute)
+    assume(mode != "area")  # not supported by convmat, refused
+    # torch "recomputes" int(L * "2") = int("222"): a string is refused here, always.
+    assume(not (isinstance(scale, str) and recompute))
+    result = raises_like(lambda: F.interpolate(to_torch(np.zeros(shape)), **kw),
+                         lambda: interpolate_matrix(shape, **kw))
+    if result is not None:
+        expected, M = result
+        assert M.shape == (expected.numel(), math.prod(shape))
+
+
+def test_interpolate_refuses_other_modes_and_dtypes():
+    with pytest.raises(ValueError, match="area"):
+        interpolate_matrix((1, 4), size=2, mode="area")
+    with pytest.raises(TypeError, match="dtype"):
+        interpolate_matrix((1, 4), size=2, dtype=np.float16)
+
+
+# --------------------------------------------------------------------------- pixel shuffle
+@needs_torch
+@given(st.integers(0, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(1, 3), seeds)
+def test_pixel_shuffle_matches_torch(batch, c, h, w, r, seed):
+    shape = (2,) * batch + (c * r * r, h, w)
+    x = np.random.default_rng(seed).standard_normal(shape)
+    P = pixel_shuffle_matrix(shape, r)
+    expected = F.pixel_shuffle(to_torch(x), r)
+    np.testing.assert_array_equal(P @ x.ravel(), from_torch(expected))
+    assert pixel_shuffle_output_shape(shape, r) == tuple(expected.shape[1:])
+    assert_canonical(P)
+    big = pixel_shuffle_output_shape(shape, r)
+    y = np.random.default_rng(seed).standard_normal(big)
+    Q = pixel_unshuffle_matrix(big, r)
+    np.testing.assert_array_equal(Q @ y.ravel(), from_torch(F.pixel_unshuffle(to_torch(y), r)))
+    assert pixel_unshuffle_output_shape(big, r) == shape
+    same_matrix(Q, P.T)
+
+
+@needs_torch
+@given(st.integers(0, 5), st.integers(0, 4), st.integers(0, 4), st.integers(-1, 3),
+       st.booleans())
+def test_pixel_shuffle_errors_like_torch(c, h, w, r, unshuffle):
+    shape = (c, h, w)
+    fn, build = ((F.pixel_unshuffle, pixel_unshuffle_matrix) if unshuffle
+                 else (F.pixel_shuffle, pixel_shuffle_matrix))
+    result = raises_like(lambda: fn(to_torch(np.zeros(shape)), r), lambda: build(shape, r))
+    if result is not None:
+        expected, P = result
+        assert P.shape == (expected.numel(), math.prod(shape))
