@@ -13,7 +13,17 @@ from .convolution import (
     conv_transpose_matrix,
     conv_transpose_taps,
 )
-from .operators import ConvOperator, conv_operator, conv_transpose_operator
+from .operators import (
+    ConvOperator,
+    IndexOperator,
+    bed_of_nails_operator,
+    conv_operator,
+    conv_transpose_operator,
+    max_pool_operator,
+    max_unpool_operator,
+    pixel_shuffle_operator,
+    pixel_unshuffle_operator,
+)
 from .spectral import conv_operator_norm, conv_singular_values
 from .pooling import avg_pool_matrix, max_pool_selection
 from .shapes import (
@@ -41,6 +51,12 @@ __all__ = [
     "ConvOperator",
     "conv_operator",
     "conv_transpose_operator",
+    "IndexOperator",
+    "bed_of_nails_operator",
+    "max_pool_operator",
+    "max_unpool_operator",
+    "pixel_shuffle_operator",
+    "pixel_unshuffle_operator",
     "conv_operator_norm",
     "conv_singular_values",
     "TapPattern",

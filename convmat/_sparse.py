@@ -203,6 +203,32 @@ def _ragged(starts, lens) -> np.ndarray:
     return offsets + np.arange(total)
 
 
+def _value_table(axes, parts, limit):
+    """``(VQ, VTAB)`` with ``VTAB[VQ[r]]`` the values of every slot of row ``r``.
+
+    Each factor's distinct rows of values are numbered; ``VTAB`` holds the products of
+    every combination. ``(None, None)`` when that table would exceed ``limit`` entries.
+    """
+    uniq, inverse = [], []
+    for a, part in zip(axes, parts):
+        if part is None:
+            uniq.append(np.ones((1, a.cols.shape[1])))
+            inverse.append(np.zeros(a.n_rows, np.int64))
+            continue
+        used = part if a.valid is None else np.where(a.valid, part, 0)
+        u, inv = np.unique(used, axis=0, return_inverse=True)
+        uniq.append(u)
+        inverse.append(inv.reshape(-1))
+    if math.prod(u.size for u in uniq) > limit:
+        return None, None
+    table = np.ones((1, 1), dtype=np.result_type(*uniq))
+    for u in uniq:
+        table = (table[:, None, :, None] * u[None, :, None, :]).reshape(
+            table.shape[0] * u.shape[0], table.shape[1] * u.shape[1])
+    VQ = _outer(inverse, np.add, _strides([u.shape[0] for u in uniq]))
+    return VQ.astype(index_dtype(table.shape[0])), table
+
+
 def _strides(sizes) -> list[int]:
     out = [1] * len(sizes)
     for f in range(len(sizes) - 2, -1, -1):
@@ -253,10 +279,15 @@ def kron_axes(
     check_entries(nnz, itemsize, what, hint, max_entries)
     idx = index_dtype(nnz, n_rows, n_cols)
 
-    row_counts = _outer(counts, np.multiply)
-    indptr = np.empty(n_rows + 1, dtype=idx)
-    indptr[0] = 0
-    np.cumsum(_outer(out_counts, np.multiply) if merge else row_counts, out=indptr[1:])
+    full = all(a.valid is None for a in axes) and not merge
+    if full:  # every row holds every slot: no counting needed
+        row_counts = None
+        indptr = np.arange(n_rows + 1, dtype=idx) * idx(n_slots)
+    else:
+        row_counts = _outer(counts, np.multiply)
+        indptr = np.empty(n_rows + 1, dtype=idx)
+        indptr[0] = 0
+        np.cumsum(_outer(out_counts, np.multiply) if merge else row_counts, out=indptr[1:])
 
     col_strides = _strides([a.n_cols for a in axes])
     tap_strides = _strides([a.n_taps for a in axes])
@@ -281,10 +312,7 @@ def kron_axes(
         tap_split = [_split(t, a.valid, c, r, np.add)
                      for t, a, c, r in zip(tap_arrays, axes, counts, templates)]
         regular = [r & s[2] for r, s in zip(regular, tap_split)]
-    val_split = {f: _split(axes[f].values, axes[f].valid, counts[f], 0, np.multiply)
-                 for f in value_axes}
-    for f, sp in val_split.items():
-        regular[f] = regular[f] & sp[2]
+    value_parts = [a.values if f in value_axes else None for f, a in enumerate(axes)]
     special_rows = np.flatnonzero(~_outer(regular, np.logical_and))
 
     SLOT = _outer([s[1] for s in col_split], np.add, col_strides).astype(idx)
@@ -299,8 +327,9 @@ def kron_axes(
         w_table = weight.take(table, mode="clip") if weight is not None else None
         table = table.astype(tap_dtype)
     if value_axes:
-        VROW = _outer([val_split[f][0] if f in val_split else np.ones(a.n_rows)
-                       for f, a in enumerate(axes)], np.multiply)
+        # Rows of values (divisors, interpolation weights) repeat: a table of their
+        # products, indexed per row, unless there are too many different ones.
+        VQ, VTAB = _value_table(axes, value_parts, limit=max(nnz // 2, 1 << 16))
 
     indices = np.empty(nnz, dtype=idx)
     tap = np.empty(nnz, dtype=tap_dtype) if taps else None
@@ -323,12 +352,17 @@ def kron_axes(
     # Plain rows (every slot used, row part + slot part) come in long runs between the
     # borders: each run is written in place, in its final arrays, by one outer sum and
     # one table gather. Short runs are not worth a Python iteration and join the rest.
-    plain = row_counts == n_slots
-    plain[special_rows] = False
-    edges = np.flatnonzero(np.diff(plain, prepend=False, append=False))
-    starts, stops = edges[0::2], edges[1::2]
-    short = (stops - starts) * n_slots < MIN_RUN
-    plain[_ragged(starts[short], stops[short] - starts[short])] = False
+    if full and not special_rows.size:
+        plain = None
+        starts, stops = np.array([0]), np.array([n_rows])
+        short = np.zeros(1, bool)
+    else:
+        plain = row_counts == n_slots if row_counts is not None else np.ones(n_rows, bool)
+        plain[special_rows] = False
+        edges = np.flatnonzero(np.diff(plain, prepend=False, append=False))
+        starts, stops = edges[0::2], edges[1::2]
+        short = (stops - starts) * n_slots < MIN_RUN
+        plain[_ragged(starts[short], stops[short] - starts[short])] = False
     step = max(1, CHUNK // max(n_slots, 1))
     for first, last in zip(starts[~short], stops[~short]):
         for a in range(int(first), int(last), step):
@@ -341,42 +375,55 @@ def kron_axes(
                 out = vals[lo:hi].reshape(b - a, n_slots)
                 if weight is not None:
                     np.take(w_table, Q[a:b], axis=0, out=out)
+                elif value_axes and VTAB is not None:
+                    np.take(VTAB, VQ[a:b], axis=0, out=out)
+                    continue
                 else:
                     out[...] = 1
                 if value_axes:
-                    out *= VROW[a:b, None]
+                    out *= VTAB.take(VQ[a:b], axis=0) if VTAB is not None else broadcast(
+                        value_parts, np.unravel_index(np.arange(a, b), row_shape), np.multiply)
 
     # The other rows, a batch at a time: the same outer sum, then the rows at a border
     # recomputed by broadcasting every factor, masked, and written where they belong.
-    other = np.flatnonzero(~plain)
+    other = np.flatnonzero(~plain) if plain is not None else np.zeros(0, np.intp)
     for i in range(0, other.size, step):
         rows = other[i:i + step]
         n = rows.size
-        lens = row_counts[rows]
-        if rows[-1] - rows[0] + 1 == n:
-            where = slice(int(indptr[rows[0]]), int(indptr[rows[-1] + 1]))
+        if rows[-1] - rows[0] + 1 == n:  # contiguous: slices instead of gathers
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)
+            where = slice(int(indptr[rows.start]), int(indptr[rows.stop]))
+            first_row = rows.start
         else:
             where = _ragged(indptr[rows], indptr[rows + 1] - indptr[rows])
-        sp = np.flatnonzero(np.isin(rows, special_rows, assume_unique=True)) \
-            if special_rows.size else np.zeros(0, np.intp)
-        srix = np.unravel_index(rows[sp], row_shape)
+            first_row = None
+        lens = row_counts[rows] if row_counts is not None else np.full(n, n_slots)
+
+        def rix(local):
+            # Multi-indices of some of the batch's rows (local positions).
+            glob = local + first_row if first_row is not None else other[i:i + step][local]
+            return np.unravel_index(glob, row_shape)
+
+        sp = np.zeros(0, np.intp)
+        if special_rows.size:
+            glob = other[i:i + step]
+            sp = np.flatnonzero(np.isin(glob, special_rows, assume_unique=True))
         mask = None
         if int(lens.sum()) != n * n_slots:
             part = np.flatnonzero(lens != n_slots)
             mask = np.ones((n, n_slots), dtype=bool)
-            mask[part] = broadcast([a.valid for a in axes],
-                                   np.unravel_index(rows[part], row_shape), np.logical_and)
+            mask[part] = broadcast([a.valid for a in axes], rix(part), np.logical_and)
 
+        chunk = ROW[rows, None] + SLOT[None, :]
+        if sp.size:
+            chunk[sp] = broadcast(cols_used, rix(sp), np.add, col_strides)
         order = firsts = None
         if merge:
             # Sort each row by column, then sum the runs of equal columns.
-            chunk = ROW[rows, None] + SLOT[None, :]
-            chunk[sp] = broadcast(cols_used, srix, np.add, col_strides)
             raw = chunk.reshape(-1) if mask is None else chunk[mask]
             key = np.repeat(np.arange(n, dtype=np.int64), lens) * n_cols + raw
             order = np.argsort(key, kind="stable")
-            key = key[order]
-            firsts = np.flatnonzero(np.diff(key, prepend=-1))
+            firsts = np.flatnonzero(np.diff(key[order], prepend=-1))
 
         def put(out, chunk2d, add=False):
             flat = chunk2d.reshape(-1) if mask is None else chunk2d[mask]
@@ -384,27 +431,27 @@ def kron_axes(
                 flat = np.add.reduceat(flat[order], firsts) if add else flat[order][firsts]
             out[where] = flat
 
-        chunk = ROW[rows, None] + SLOT[None, :]
-        chunk[sp] = broadcast(cols_used, srix, np.add, col_strides)
         put(indices, chunk)
         if need_taps:
             q = Q[rows]
             if taps or sp.size:
                 chunk_taps = table.take(q, axis=0, mode="clip")
-                chunk_taps[sp] = broadcast(tap_arrays, srix, np.add, tap_strides)
+                if sp.size:
+                    chunk_taps[sp] = broadcast(tap_arrays, rix(sp), np.add, tap_strides)
             if taps:
                 put(tap, chunk_taps)
         if want_values:
-            chunk = np.ones((n, 1)) if weight is None else w_table.take(q, axis=0, mode="clip")
+            chunk = None
+            if weight is not None:
+                chunk = w_table.take(q, axis=0, mode="clip")
+                if sp.size:
+                    chunk[sp] = weight.take(chunk_taps[sp], mode="clip")
             if value_axes:
-                chunk = chunk * VROW[rows, None]
-            chunk = np.array(np.broadcast_to(chunk, (n, n_slots)))
-            if sp.size:
-                v = 1 if weight is None else weight.take(chunk_taps[sp], mode="clip")
-                if value_axes:
-                    v = v * broadcast([a.values if f in val_split else None
-                                       for f, a in enumerate(axes)], srix, np.multiply)
-                chunk[sp] = v
+                v = (VTAB.take(VQ[rows], axis=0) if VTAB is not None
+                     else broadcast(value_parts, rix(np.arange(n)), np.multiply))
+                chunk = v if chunk is None else chunk * v
+            if chunk is None:
+                chunk = np.ones((n, n_slots), dtype=vals.dtype)
             put(vals, chunk, add=True)
     del row_counts
 

@@ -452,3 +452,13 @@ def test_dtypes_follow_the_weight():
     np.testing.assert_allclose(Cc @ x, expected)
     with pytest.raises(TypeError, match="weight must hold numbers"):
         conv_matrix(np.array([[["a"]]]), (1, 5))
+
+
+@needs_torch
+def test_an_output_no_input_reaches():
+    """output_padding < dilation can add outputs that no tap writes: empty rows, all zero."""
+    w, x = np.array([[[2.0]]]), np.array([[5.0]])
+    kw = dict(stride=1, padding=1, dilation=3, output_padding=2)
+    T = conv_transpose_matrix(w, x.shape, **kw)
+    assert T.shape == (1, 1) and T.nnz == 0
+    np.testing.assert_array_equal(T @ x.ravel(), torch_conv_transpose(x, w, kw))

@@ -1,0 +1,211 @@
+"""Matrix-free operators equal the builders' matrices; spectral facts equal a dense SVD."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from scipy.sparse.linalg import LinearOperator
+
+from convmat import (
+    bed_of_nails_matrix,
+    bed_of_nails_operator,
+    conv_matrix,
+    conv_operator,
+    conv_operator_norm,
+    conv_singular_values,
+    conv_transpose_matrix,
+    conv_transpose_operator,
+    max_pool_operator,
+    max_pool_selection,
+    max_unpool_matrix,
+    max_unpool_operator,
+    pixel_shuffle_matrix,
+    pixel_shuffle_operator,
+    pixel_unshuffle_matrix,
+    pixel_unshuffle_operator,
+)
+from convmat.testing import assert_adjoint
+
+from conv_strategies import conv_configs
+from oracle import F, from_torch, needs_torch, to_torch, torch
+
+
+def _build(transpose, w, shape, kwargs):
+    builder = conv_transpose_matrix if transpose else conv_matrix
+    op = conv_transpose_operator if transpose else conv_operator
+    try:
+        A = builder(w, shape, **kwargs)
+    except ValueError:
+        assume(False)
+    return A, op(w, shape, **kwargs)
+
+
+# --------------------------------------------------------------------------- equality
+@pytest.mark.parametrize("transpose", [False, True], ids=["conv", "conv_transpose"])
+@given(data=st.data())
+def test_operator_equals_matrix(transpose, data):
+    w, shape, kwargs = data.draw(conv_configs(transpose=transpose))
+    A, op = _build(transpose, w, shape, kwargs)
+    assert isinstance(op, LinearOperator) and op.shape == A.shape
+    rng = np.random.default_rng(0)
+    m, n = A.shape
+    x = rng.standard_normal(n)
+    y = rng.standard_normal(m) + 1j * rng.standard_normal(m)
+    X = rng.standard_normal((n, 3))
+    np.testing.assert_allclose(op.matvec(x), A @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.rmatvec(y), A.conj().T @ y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.matmat(X), A @ X, rtol=1e-12, atol=1e-12)
+    Y = rng.standard_normal((m, 2))
+    np.testing.assert_allclose(op.rmatmat(Y), A.conj().T @ Y, rtol=1e-12, atol=1e-12)
+    assert_adjoint(op)
+
+
+def test_float32_operator_keeps_float32():
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    op = conv_operator(w, (2, 9, 8), stride=2, padding=1)
+    x = rng.standard_normal(op.shape[1]).astype(np.float32)
+    assert op.dtype == np.float32 and (op @ x).dtype == np.float32
+    A = conv_matrix(w, (2, 9, 8), stride=2, padding=1)
+    np.testing.assert_allclose(op @ x, A @ x, rtol=1e-5, atol=1e-5)
+    assert_adjoint(op, dtype=np.float32, rng=0)
+
+
+def test_operator_validates_through_shapes():
+    with pytest.raises(ValueError, match="stride"):
+        conv_operator(np.ones((1, 1, 3)), (1, 5), stride=0)
+    with pytest.raises(ValueError, match="output_padding"):
+        conv_transpose_operator(np.ones((1, 1, 3)), (1, 5), stride=2, output_padding=2)
+
+
+def test_transpose_operator_with_output_padding_beyond_stride():
+    # stride <= output_padding < dilation: T is a block of C.T (the conv has more outputs).
+    w = np.arange(1.0, 4.0).reshape(1, 1, 3)
+    kwargs = dict(stride=1, dilation=3, output_padding=2)
+    T = conv_transpose_matrix(w, (1, 4), **kwargs)
+    op = conv_transpose_operator(w, (1, 4), **kwargs)
+    np.testing.assert_array_equal(op @ np.eye(4), T.toarray())
+    np.testing.assert_array_equal(op.H @ np.eye(T.shape[0]), T.T.toarray())
+
+
+@needs_torch
+def test_operator_matches_torch_batch():
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((6, 2, 3, 2))
+    x = rng.standard_normal((5, 4, 7, 6))
+    op = conv_operator(w, (4, 7, 6), stride=(2, 1), padding=1, dilation=(1, 2), groups=2)
+
+    ref = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=(2, 1), padding=1,
+                   dilation=(1, 2), groups=2).numpy()
+    np.testing.assert_allclose(op.matmat(x.reshape(5, -1).T).T, ref.reshape(5, -1),
+                               rtol=1e-12, atol=1e-12)
+    one = op @ x[0].ravel()
+    np.testing.assert_allclose(one, from_torch(F.conv2d(to_torch(x[0]), torch.from_numpy(w),
+                                                        stride=(2, 1), padding=1,
+                                                        dilation=(1, 2), groups=2)),
+                               rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- spectral
+def _dense_singular_values(w, shape, **kwargs):
+    return np.linalg.svd(conv_matrix(w, shape, **kwargs).toarray(), compute_uv=False)
+
+
+@pytest.mark.parametrize("case", [
+    dict(w=(3, 2, 3), shape=(2, 8), padding=1),
+    dict(w=(2, 2, 3, 3), shape=(2, 5, 6), padding="same"),
+    dict(w=(4, 1, 2, 3), shape=(2, 4, 5), padding="same", dilation=(1, 2), groups=2),
+    dict(w=(2, 3, 3, 1, 3), shape=(3, 3, 4, 5), padding="same"),
+    dict(w=(3, 3, 1, 1), shape=(3, 4, 4), padding=0),
+])
+@pytest.mark.parametrize("complex_weight", [False, True])
+def test_fft_singular_values_equal_the_dense_svd(case, complex_weight):
+    case = dict(case)
+    rng = np.random.default_rng(20)
+    w = rng.standard_normal(case.pop("w"))
+    if complex_weight:
+        w = w + 1j * rng.standard_normal(w.shape)
+    shape = case.pop("shape")
+    kwargs = dict(case, padding_mode="circular")
+    expected = _dense_singular_values(w, shape, **kwargs)
+    got = conv_singular_values(w, shape, method="fft", **kwargs)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+    assert conv_operator_norm(w, shape, **kwargs) == pytest.approx(expected[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(padding=1),                                   # zero padding: not circulant
+    dict(padding=1, stride=2, padding_mode="circular"),
+    dict(padding=2, padding_mode="reflect", dilation=2),
+    dict(padding=(0, 1), groups=2),
+])
+def test_svds_norm_and_dense_fallback_equal_the_dense_svd(kwargs):
+    rng = np.random.default_rng(21)
+    w = rng.standard_normal((4, 1 if kwargs.get("groups") else 2, 3, 3))
+    shape = (2, 7, 6)
+    expected = _dense_singular_values(w, shape, **kwargs)
+    assert conv_operator_norm(w, shape, method="svds", **kwargs) == pytest.approx(
+        expected[0], rel=1e-9)
+    np.testing.assert_allclose(conv_singular_values(w, shape, **kwargs), expected,
+                               rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="method='fft' needs a circulant"):
+        conv_singular_values(w, shape, method="fft", **kwargs)
+
+
+def test_spectral_arguments_are_checked():
+    w = np.ones((1, 1, 3))
+    with pytest.raises(ValueError, match="method must be one of"):
+        conv_operator_norm(w, (1, 5), method="power")
+    with pytest.raises(ValueError, match="largest singular value"):
+        conv_singular_values(w, (1, 5), method="svds")
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        conv_operator_norm(w, (1, 3), method="svds")
+    # Past 4096 matrix entries "auto" means svds: compare with the dense SVD.
+    w = np.random.default_rng(22).standard_normal((1, 1, 3, 3))
+    dense = _dense_singular_values(w, (1, 12, 12), padding=1)[0]
+    assert conv_operator_norm(w, (1, 12, 12), padding=1) == pytest.approx(dense, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- index maps
+def _index_cases():
+    rng = np.random.default_rng(30)
+    x = rng.standard_normal((2, 7, 6))
+    _, idx = max_pool_selection(x, 2)  # (2, 3, 3) winners, non-overlapping
+    dup = np.array([[4, 4, 4, 0]])     # a repeated index: the last write wins
+    return [
+        ("pixel_shuffle", pixel_shuffle_operator((2, 8, 3, 2), 2),
+         pixel_shuffle_matrix((2, 8, 3, 2), 2)),
+        ("pixel_unshuffle", pixel_unshuffle_operator((3, 4, 6), 2),
+         pixel_unshuffle_matrix((3, 4, 6), 2)),
+        ("bed_of_nails", bed_of_nails_operator((2, 3, 4), (2, 3), offset=(1, 2)),
+         bed_of_nails_matrix((2, 3, 4), (2, 3), offset=(1, 2))),
+        ("max_unpool", max_unpool_operator(idx, 2, output_size=(7, 6)),
+         max_unpool_matrix(idx, 2, output_size=(7, 6))),
+        ("max_unpool_dup", max_unpool_operator(dup, 2), max_unpool_matrix(dup, 2)),
+        ("max_pool", max_pool_operator(x, 3, stride=2, padding=1),
+         max_pool_selection(x, 3, stride=2, padding=1)[0]),
+        ("max_pool_dilated", max_pool_operator(x[:, :, :5], (2, 2), dilation=2, stride=1),
+         max_pool_selection(x[:, :, :5], (2, 2), dilation=2, stride=1)[0]),
+    ]
+
+
+@pytest.mark.parametrize("name, op, A", _index_cases(), ids=[c[0] for c in _index_cases()])
+def test_index_operators_equal_the_builders(name, op, A):
+    rng = np.random.default_rng(31)
+    m, n = A.shape
+    assert op.shape == A.shape
+    X, Y = rng.standard_normal((n, 3)), rng.standard_normal((m, 2))
+    np.testing.assert_array_equal(op @ np.eye(n), A.toarray())
+    np.testing.assert_allclose(op.matmat(X), A @ X, rtol=1e-14)
+    np.testing.assert_allclose(op.rmatmat(Y), A.T @ Y, rtol=1e-14)
+    np.testing.assert_allclose(op.rmatvec(Y[:, 0]), A.T @ Y[:, 0], rtol=1e-14)
+    assert_adjoint(op, rng=0)
+
+
+def test_index_operator_arguments_are_checked():
+    with pytest.raises(ValueError, match="indices must lie"):
+        max_unpool_operator(np.array([[0, 9]]), 2)
+    with pytest.raises(TypeError, match="indices must hold integers"):
+        max_unpool_operator(np.array([[0.0, 1.0]]), 2)
+    with pytest.raises(ValueError, match="offset"):
+        bed_of_nails_operator((1, 3), 2, offset=2)

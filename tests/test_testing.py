@@ -1,0 +1,368 @@
+"""convmat.testing: the dot test passes true adjoints and catches the classic mistakes;
+materialize recovers matrices exactly, with the probes the sparsity allows."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from scipy import sparse
+
+from convmat import (
+    conv_matrix,
+    conv_operator,
+    conv_output_shape,
+    conv_taps,
+    conv_transpose_matrix,
+)
+from convmat.testing import assert_adjoint, colour_columns, default_rtol, dottest, materialize
+
+from conv_strategies import conv_configs
+from oracle import F, needs_torch, torch
+
+
+def _transpose_of(w, shape, kwargs):
+    """The ``conv_transpose_matrix`` mapping ``conv_matrix(w, shape, **kwargs)``'s output
+    back to ``shape`` (``output_size`` picks the output padding)."""
+    out = conv_output_shape(w.shape, shape, **kwargs)
+    return conv_transpose_matrix(w, out, stride=kwargs["stride"], padding=kwargs["padding"],
+                                 dilation=kwargs["dilation"], groups=kwargs["groups"],
+                                 output_size=shape[1:])
+
+
+# --------------------------------------------------------------------------- true pairs
+@given(data=st.data())
+def test_conv_and_its_transpose_are_adjoint(data):
+    w, shape, kwargs = data.draw(conv_configs(modes=("zeros",), same=False))
+    try:
+        C = conv_matrix(w, shape, **kwargs)
+    except ValueError:
+        assume(False)
+    # C^H is the transposed convolution with the conjugate weight (T alone for real w).
+    T, Tc = _transpose_of(w, shape, kwargs), _transpose_of(w.conj(), shape, kwargs)
+    dtype = np.complex128 if np.iscomplexobj(w) else np.float64
+    assert dottest(C, Tc, dtype=dtype, rng=0) < 1e-12
+    assert_adjoint(C, Tc, dtype=dtype, rng=1)
+    assert_adjoint(conv_operator(w, shape, **kwargs), dtype=dtype, rng=2)
+    if np.iscomplexobj(w) and np.any(C.data):  # the plain transpose is not the adjoint
+        with pytest.raises(AssertionError):
+            assert_adjoint(C, T, dtype=dtype, rng=3)
+
+
+def test_matrix_operator_and_callable_forms_agree():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((7, 5))
+    S = sparse.csr_array(A)
+    for forward, adjoint in [(A, None), (S, None), (S, A.T),
+                             (lambda x: A @ x, lambda y: A.T @ y)]:
+        assert dottest(forward, adjoint, in_shape=(5,), rng=1) < 1e-14
+    # Shaped callables: in_shape given, out_shape discovered.
+    f = lambda x: (A @ x.ravel()).reshape(7, 1)
+    g = lambda y: (A.T @ y.ravel()).reshape(5, 1)
+    assert dottest(f, g, in_shape=(5, 1), rng=2) < 1e-14
+
+
+def test_float32_and_complex_pairs():
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    C = conv_matrix(w, (3, 20, 20), padding=1)
+    T = conv_transpose_matrix(w, (4, 20, 20), padding=1)
+    assert_adjoint(C, T, dtype=np.float32, rng=0)
+    wc = (rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))).astype(np.complex64)
+    assert_adjoint(conv_matrix(wc, (2, 9)), conv_transpose_matrix(wc.conj(), (2, 7)),
+                   dtype=np.complex64, rng=1)
+    assert default_rtol(np.complex64) == default_rtol(np.float32) > default_rtol(np.float64)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_torch_conv_and_conv_transpose_are_adjoint(dtype):
+    rng = np.random.default_rng(4)
+    w = torch.from_numpy(rng.standard_normal((6, 2, 3, 4)).astype(dtype))
+    kw = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    shape = (4, 9, 10)
+    out_hw = F.conv2d(torch.zeros((1, *shape), dtype=w.dtype), w, **kw).shape[2:]
+
+    def forward(x):
+        return F.conv2d(torch.from_numpy(x)[None], w, **kw)[0].numpy()
+
+    def adjoint(y):
+        return F.conv_transpose2d(torch.from_numpy(y)[None], w, output_padding=(0, 0),
+                                  **kw)[0].numpy()
+
+    # 9 = (5 - 1) * 2 - 2 + 2 + 0 + 1 and 10 = (8 - 1) * 1 - 4 + 6 + 0 + 1: no output
+    # padding needed to map the 5 x 8 output back.
+    assert tuple(out_hw) == (5, 8)
+    assert_adjoint(forward, adjoint, in_shape=shape, dtype=dtype, rng=0)
+
+
+# --------------------------------------------------------------------------- caught mistakes
+RNG = np.random.default_rng(5)
+W = RNG.standard_normal((4, 2, 3, 3))  # groups=2: 4 input channels, 4 output channels
+SHAPE = (4, 8, 8)
+KW = dict(stride=2, padding=1, groups=2)
+
+
+def _conv(x, w=W, **kw):
+    return F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(w), **(kw or KW))[0].numpy()
+
+
+def _conv_t(y, w=W, **kw):
+    return F.conv_transpose2d(torch.from_numpy(y)[None], torch.from_numpy(w), **kw)[0].numpy()
+
+
+def _right(y):  # 8 = (4 - 1) * 2 - 2 + 3 + output_padding + 1: output_padding = 1
+    return _conv_t(y, output_padding=1, **KW)
+
+
+def _flipped_kernel(y):
+    return _conv_t(y, w=np.ascontiguousarray(W[..., ::-1, ::-1]), output_padding=1, **KW)
+
+
+def _wrong_output_padding(y):
+    # output_padding=0 gives 7x7; the shape is then "fixed" with a row/column of zeros.
+    return np.pad(_conv_t(y, output_padding=0, **KW), ((0, 0), (0, 1), (0, 1)))
+
+
+def _padding_off_by_one(y):
+    # Transposed convolution without padding, then cropped one pixel too early.
+    full = _conv_t(y, stride=2, padding=0, output_padding=1, groups=2)
+    return full[:, 0:8, 0:8]  # the true crop is [1:9]
+
+
+def _groups_forgotten(y):
+    # The grouped weight used as if it were dense: every group sees every channel.
+    dense = np.concatenate([W, W], axis=1)
+    return _conv_t(y, w=dense, stride=2, padding=1, output_padding=1)
+
+
+@needs_torch
+def test_right_adjoint_passes():
+    assert_adjoint(_conv, _right, in_shape=SHAPE, rng=0)
+
+
+@needs_torch
+@pytest.mark.parametrize("buggy", [_flipped_kernel, _wrong_output_padding, _padding_off_by_one,
+                                   _groups_forgotten])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_buggy_adjoints_are_caught(buggy, dtype):
+    def f(x):
+        return _conv(x.astype(np.float64)).astype(dtype)
+
+    def g(y):
+        return buggy(y.astype(np.float64)).astype(dtype)
+
+    with pytest.raises(AssertionError, match="not adjoint"):
+        assert_adjoint(f, g, in_shape=SHAPE, dtype=dtype, rng=0)
+
+
+@needs_torch
+def test_missing_scale_factor_is_caught():
+    # The adjoint of 2x2 average pooling spreads each value over its window *divided by 4*.
+    def pool(x):
+        return F.avg_pool2d(torch.from_numpy(x)[None], 2)[0].numpy()
+
+    def spread(y, scale):
+        return F.interpolate(torch.from_numpy(y)[None], scale_factor=2)[0].numpy() * scale
+
+    assert_adjoint(pool, lambda y: spread(y, 0.25), in_shape=(3, 6, 8), rng=0)
+    with pytest.raises(AssertionError, match="not adjoint"):
+        assert_adjoint(pool, lambda y: spread(y, 1.0), in_shape=(3, 6, 8), rng=0)
+
+
+def test_missing_conjugate_is_caught():
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((2, 1, 3)) + 1j * rng.standard_normal((2, 1, 3))
+    op = conv_operator(w, (1, 10), padding=1)
+    C = conv_matrix(w, (1, 10), padding=1)
+    assert_adjoint(op, C.conj().T, dtype=np.complex128, rng=0)
+    with pytest.raises(AssertionError, match="complex128"):
+        assert_adjoint(op, C.T, dtype=np.complex128, rng=0)
+
+
+def test_a_small_local_mistake_is_caught_in_a_large_map():
+    # One wrong entry among 65,536 rows: the mismatch is small but far above rounding.
+    C = conv_matrix(np.ones((1, 1, 3, 3)), (1, 256, 256), padding=1)
+    B = C.T.tolil()
+    B[0, 0] = 2.0
+    mismatch = dottest(C, B.tocsr(), rng=0)
+    assert 1e-6 < mismatch < 1e-1
+
+
+# --------------------------------------------------------------------------- the report
+def test_assertion_message_reports_everything():
+    A = np.array([[1.0, 2.0], [0.0, 3.0], [1.0, 1.0]])
+    with pytest.raises(AssertionError) as info:
+        assert_adjoint(A, 1.01 * A.T, rng=0, trials=2)
+    msg = str(info.value)
+    for part in ["<A x, y> =", "<x, B y> =", "relative mismatch", "rtol=1.49e-08",
+                 "of 2", "dtype float64", "x of shape (2,) -> y of shape (3,)"]:
+        assert part in msg
+    # A 1 % scale error: at most 0.01 / 1.01 (less when <A x, y> is small by chance).
+    assert 1e-3 < dottest(A, 1.01 * A.T, rng=0) <= 0.01 / 1.01 + 1e-12
+    assert_adjoint(A, 1.01 * A.T, rng=0, rtol=0.02)
+
+
+def test_verbose_prints_both_inner_products(capsys):
+    dottest(np.eye(3), rng=0, trials=2, verbose=True)
+    out = capsys.readouterr().out
+    assert out.count("<A x, y> =") == 2 and "<x, A^H y> =" in out
+
+
+def test_bad_arguments_are_named():
+    A = np.eye(3)
+    with pytest.raises(TypeError, match="in_shape"):
+        dottest(lambda x: x, lambda y: y)
+    with pytest.raises(TypeError, match="adjoint"):
+        dottest(lambda x: x, in_shape=(3,))
+    with pytest.raises(ValueError, match="dtype"):
+        dottest(A, dtype=np.int64)
+    with pytest.raises(ValueError, match="trials"):
+        dottest(A, trials=0)
+    with pytest.raises(ValueError, match="in_shape"):
+        dottest(A, in_shape=(4,))
+    with pytest.raises(ValueError, match="adjoint returned"):
+        dottest(A, lambda y: np.zeros(4))
+    with pytest.raises(TypeError, match="forward"):
+        dottest("not a map")
+
+
+# --------------------------------------------------------------------------- materialize
+def _assert_same_csr(A, B):
+    assert A.shape == B.shape and A.has_canonical_format
+    np.testing.assert_array_equal(A.indptr, B.indptr)
+    np.testing.assert_array_equal(A.indices, B.indices)
+    np.testing.assert_array_equal(A.data, B.data)
+
+
+def test_naive_probing_recovers_a_matrix_with_one_probe_per_input():
+    w = np.random.default_rng(7).standard_normal((3, 2, 2, 3))
+    C = conv_matrix(w, (2, 5, 6), stride=(1, 2), padding=1)
+    A, probes = materialize(lambda x: C @ x.ravel(), (2, 5, 6), return_probes=True)
+    assert probes == 60
+    _assert_same_csr(A, C)
+
+
+@needs_torch
+def test_pattern_probing_of_torch_conv_needs_nine_probes():
+    w = np.random.default_rng(8).standard_normal((1, 1, 3, 3))
+    shape = (1, 256, 256)
+
+    def f(X):  # batched: one torch call for all probes
+        return F.conv2d(torch.from_numpy(X), torch.from_numpy(w), padding=1).numpy()
+
+    A, probes = materialize(f, shape, pattern=conv_taps(w.shape, shape, padding=1),
+                            batched=True, return_probes=True)
+    assert probes == 9
+    _assert_same_csr(A, conv_matrix(w, shape, padding=1))
+
+
+@needs_torch
+def test_pattern_probing_keeps_structural_zeros_and_channels():
+    w = np.random.default_rng(9).standard_normal((3, 2, 3, 3))
+    w[0, 1, 1, 1] = 0.0  # still a stored entry of conv_matrix
+    shape = (2, 7, 9)
+    f = lambda x: F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(w), stride=2)[0].numpy()
+    C = conv_matrix(w, shape, stride=2)
+    A, probes = materialize(f, shape, pattern=C, return_probes=True)
+    assert probes == 2 * 9  # channels mix, so C_in * 3 * 3 colours
+    _assert_same_csr(A, C)
+
+
+@needs_torch
+def test_receptive_field_probing_of_torch_conv_transpose():
+    rng = np.random.default_rng(10)
+    w = rng.standard_normal((2, 3, 4, 4))
+    shape = (2, 6, 5)
+    kw = dict(stride=2, padding=1)
+    f = lambda x: F.conv_transpose2d(torch.from_numpy(x)[None], torch.from_numpy(w),
+                                     **kw)[0].numpy()
+    # An output of a stride-2, 4-tap transposed convolution sees 4 / 2 = 2 inputs per axis.
+    A, probes = materialize(f, shape, receptive_field=2, return_probes=True)
+    assert probes == 2 * (2 * 2 * 2)
+    T = conv_transpose_matrix(w, shape, **kw)
+    np.testing.assert_array_equal(A.toarray(), T.toarray())
+    with pytest.raises(ValueError, match="receptive_field=1 is too small"):
+        materialize(f, shape, receptive_field=1)
+
+
+def test_receptive_field_per_axis_with_channels_apart():
+    # Depthwise: channels never mix, so the receptive field of the channel axis is 1.
+    w = np.random.default_rng(11).standard_normal((3, 1, 3))
+    C = conv_matrix(w, (3, 12), padding=1, groups=3)
+    A, probes = materialize(C, (3, 12), receptive_field=(1, 3), return_probes=True)
+    assert probes == 2 * 3
+    np.testing.assert_array_equal(A.toarray(), C.toarray())
+
+
+def test_circular_padding_needs_the_greedy_colouring():
+    w = np.random.default_rng(12).standard_normal((1, 1, 3, 3))
+    shape = (1, 7, 7)
+    C = conv_matrix(w, shape, padding=1, padding_mode="circular")
+    A, probes = materialize(lambda x: C @ x.ravel(), shape, pattern=C, return_probes=True)
+    # Every input meets 24 others in some row: at least 9, and far fewer than 49 probes.
+    assert 9 <= probes <= 16
+    _assert_same_csr(A, C)
+
+
+def test_pattern_that_misses_entries_is_refused():
+    C = conv_matrix(np.ones((1, 1, 3)), (1, 8), padding=1)
+    f = lambda x: C @ x.ravel()
+    # An output the pattern says is empty: seen by the probes themselves.
+    holed = C.tolil()
+    holed[0, :] = 0
+    holed = sparse.csr_array(holed)
+    holed.eliminate_zeros()
+    with pytest.raises(ValueError, match="not confined to pattern"):
+        materialize(f, (1, 8), pattern=holed)
+    # A pattern too narrow everywhere (every output sums three inputs, the pattern says one):
+    # the probes cannot tell, the check probe can.
+    narrow = sparse.eye_array(8, format="csr")
+    assert materialize(f, (1, 8), pattern=narrow, return_probes=True)[1] == 1
+    with pytest.raises(ValueError, match="check probe"):
+        materialize(f, (1, 8), pattern=narrow, check=True)
+    A, probes = materialize(f, (1, 8), pattern=C, check=True, return_probes=True)
+    assert probes == 3 + 1
+    _assert_same_csr(A, C)
+    with pytest.raises(ValueError, match="either pattern or receptive_field"):
+        materialize(C, (1, 8), pattern=C, receptive_field=3)
+
+
+def test_materialize_float32_and_complex_maps():
+    rng = np.random.default_rng(13)
+    w32 = rng.standard_normal((2, 1, 3)).astype(np.float32)
+    C32 = conv_matrix(w32, (1, 9))
+    A = materialize(lambda x: C32 @ x.ravel(), (1, 9), pattern=C32, dtype=np.float32)
+    assert A.dtype == np.float32
+    _assert_same_csr(A, C32)
+    wc = rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))
+    Cc = conv_matrix(wc, (2, 9), padding=2, dilation=2)
+    for kwargs in [{}, {"pattern": Cc}, {"receptive_field": 5}]:
+        A = materialize(Cc, (2, 9), **kwargs)
+        assert A.dtype == np.complex128
+        np.testing.assert_array_equal(A.toarray(), Cc.toarray())
+
+
+@given(data=st.data())
+def test_materialize_recovers_random_convolutions(data):
+    w, shape, kwargs = data.draw(conv_configs())
+    try:
+        C = conv_matrix(w, shape, **kwargs)
+    except ValueError:
+        assume(False)
+    A, probes = materialize(conv_operator(w, shape, **kwargs), shape, pattern=C,
+                            return_probes=True)
+    np.testing.assert_allclose(A.data, C.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(A.indices, C.indices)
+    # Never more probes than inputs, never fewer than the fullest row has entries.
+    assert int(np.diff(C.indptr).max(initial=0)) <= probes <= C.shape[1]
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.floats(0.02, 0.5), st.integers(0, 2**16))
+def test_colouring_is_valid_on_random_patterns(m, n, density, seed):
+    P = sparse.random_array((m, n), density=density, format="csr", rng=seed)
+    colour = colour_columns(P)
+    assert colour.shape == (n,) and set(np.unique(colour)) == set(range(colour.max() + 1))
+    # No row holds two columns of one colour.
+    rows = np.repeat(np.arange(m), np.diff(P.indptr))
+    pairs = rows * n + colour[P.indices]
+    assert np.unique(pairs).size == pairs.size
