@@ -65,24 +65,25 @@ def _lowest(dtype: np.dtype):
 
 
 def _argmax_taps(vals: np.ndarray, valid: np.ndarray | None, first_valid, nan: bool):
-    """torch's choice in each window (rows of ``vals``), scanning the taps in order.
+    """torch's choice in each window (last axis of ``vals``), scanning the taps in order.
 
     torch keeps the first in-bounds tap, then moves to a tap iff ``v > best or isnan(v)``:
     ties go to the first maximum, a NaN to the last NaN, and an all ``-inf`` window to its
-    first in-bounds tap.
+    first in-bounds tap. ``valid`` and ``first_valid`` broadcast against the leading axes.
     """
     if valid is not None:
         np.copyto(vals, _lowest(vals.dtype), where=~valid)  # padding never wins
     pick = vals.argmax(axis=-1)  # first maximum (or first NaN)
     if nan:
         isnan = np.isnan(vals)
-        last_nan = vals.shape[-1] - 1 - isnan[:, ::-1].argmax(axis=-1)
+        last_nan = vals.shape[-1] - 1 - isnan[..., ::-1].argmax(axis=-1)
         pick = np.where(isnan.any(axis=-1), last_nan, pick)
     if valid is not None:
         # The maximum is the lowest value and a padding tap came first: torch keeps its
         # first in-bounds tap, which holds that lowest value too.
-        rows = np.arange(pick.size)
-        pick = np.where(valid[rows, pick], pick, first_valid)
+        inside = np.take_along_axis(np.broadcast_to(valid, vals.shape), pick[..., None],
+                                    axis=-1)[..., 0]
+        pick = np.where(inside, pick, first_valid)
     return pick
 
 
@@ -164,15 +165,17 @@ def max_pool_selection(
         values = values.view(np.uint8)
     nan = values.dtype.kind == "f" and bool(np.isnan(values).any())
 
-    positions = np.empty(n_rows, dtype=np.int64)
-    step = max(1, _CHUNK // flat.shape[1])
-    for start in range(0, n_rows, step):  # blocks of whole rows; temporaries stay small
-        rows = np.arange(start, min(start + step, n_rows))
-        c, o = np.divmod(rows, n_out)
-        taps = values[c[:, None], flat[o]]
+    # Every channel slides the same windows: gather blocks of windows for all channels at
+    # once with one `take` along the plane, then pick each window's winner.
+    positions = np.empty((channels, n_out), dtype=np.int64)
+    step = max(1, _CHUNK // (flat.shape[1] * channels))
+    for start in range(0, n_out, step):
+        o = slice(start, min(start + step, n_out))
+        taps = np.take(values, flat[o], axis=1)  # (channels, windows, taps)
         pick = _argmax_taps(taps, None if valid is None else valid[o],
                             None if valid is None else first_valid[o], nan)
-        positions[start:start + rows.size] = flat[o, pick]
+        positions[:, o] = np.take_along_axis(flat[o][None], pick[..., None], axis=-1)[..., 0]
+    positions = positions.reshape(-1)
 
     cols = np.arange(0, channels * n_in, n_in, dtype=idx).repeat(n_out)
     cols += positions.astype(idx, copy=False)
