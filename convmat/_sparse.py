@@ -44,13 +44,17 @@ def index_dtype(*sizes: int) -> type:
     return np.int32 if max(sizes, default=0) <= INT32_MAX else np.int64
 
 
-def check_entries(n_entries: int, itemsize: int, what: str, hint: str, max_entries=None):
-    """Refuse a matrix with more than ``max_entries`` stored entries, before allocating it."""
+def check_entries(n_entries: int, itemsize: int, what: str, hint: str, max_entries=None,
+                  n_rows: int = 0):
+    """Refuse a matrix with more than ``max_entries`` stored entries (or rows: each costs
+    an ``indptr`` slot), before allocating it."""
     limit = get_max_entries() if max_entries is None else max_entries
-    if n_entries > limit:
-        gib = n_entries * (itemsize + 8) / 2**30
+    if max(n_entries, n_rows) > limit:
+        gib = (n_entries * (itemsize + 8) + n_rows * 8) / 2**30
+        what_big = (f"{n_entries:,} entries" if n_entries >= n_rows
+                    else f"{n_rows:,} rows ({n_entries:,} entries)")
         raise ValueError(
-            f"{what} would store {n_entries:,} entries (about {gib:.1f} GiB), more than "
+            f"{what} would store {what_big} (about {gib:.1f} GiB), more than "
             f"max_entries={limit:,}. Pass max_entries= (or convmat.set_max_entries) to allow "
             f"it, or use the matrix-free {hint} instead."
         )
@@ -276,7 +280,7 @@ def kron_axes(
     merge = not taps and not all(a.ordered for a in axes)
     out_counts = [a.distinct_counts() for a in axes] if merge else counts
     nnz = math.prod(int(c.sum()) for c in out_counts)
-    check_entries(nnz, itemsize, what, hint, max_entries)
+    check_entries(nnz, itemsize, what, hint, max_entries, n_rows)
     idx = index_dtype(nnz, n_rows, n_cols)
 
     full = all(a.valid is None for a in axes) and not merge

@@ -462,3 +462,19 @@ def test_an_output_no_input_reaches():
     T = conv_transpose_matrix(w, x.shape, **kw)
     assert T.shape == (1, 1) and T.nnz == 0
     np.testing.assert_array_equal(T @ x.ravel(), torch_conv_transpose(x, w, kw))
+
+
+def test_int64_indices_when_int32_does_not_fit():
+    """A 2000^3 volume has 8e9 columns: int64 indices, and the right ones."""
+    C = conv_matrix(np.ones((1, 1, 2, 1, 1)), (1, 2000, 2000, 2000), stride=1000)
+    assert C.shape == (8, 8 * 10**9) and C.indices.dtype == np.int64
+    plane = 2000 * 2000
+    # Output (0, 0, 1) reads input (0, 0, 1000) and (1, 0, 1000).
+    assert C.indices[C.indptr[1]:C.indptr[2]].tolist() == [1000, plane + 1000]
+
+
+def test_rows_count_against_the_limit_too():
+    """8e9 rows would need a 64 GB indptr even with 16 entries: refused up front."""
+    with pytest.raises(ValueError, match="8,000,000,000 rows"):
+        conv_transpose_matrix(np.ones((1, 1, 2, 1, 1)), (1, 2, 2, 2), stride=1000,
+                              output_padding=(998, 999, 999))
