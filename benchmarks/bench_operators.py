@@ -1,4 +1,4 @@
-"""Matrix-free operators against torch's CPU convolutions, on one thread each.
+"""Matrix-free operators against torch's CPU ops (convolutions, pooling, interpolation), one thread.
 
     python benchmarks/bench_operators.py
 
@@ -35,11 +35,12 @@ except ImportError:  # pragma: no cover
 @dataclass
 class Case:
     name: str
-    weight_shape: tuple
+    weight_shape: tuple  # None: a weightless map, ``op`` names it
     input_shape: tuple
     kwargs: dict
     transpose: bool = False
     dtype: type = np.float32
+    op: str = "conv"  # or "avg_pool", "interpolate"
 
 
 CASES = [
@@ -51,6 +52,10 @@ CASES = [
     Case("conv_transpose2d 16->16 64x64 k4 s2 p1 float32", (16, 16, 4, 4), (16, 64, 64),
          dict(stride=2, padding=1), transpose=True),
     Case("conv3d 8->8 32^3 k3 p1 float32", (8, 8, 3, 3, 3), (8, 32, 32, 32), dict(padding=1)),
+    Case("avg_pool2d 16x128x128 k3 s2 p1 float64", None, (16, 128, 128),
+         dict(kernel_size=3, stride=2, padding=1), dtype=np.float64, op="avg_pool"),
+    Case("interpolate bilinear 16x64x64 x2 float32", None, (16, 64, 64),
+         dict(scale_factor=2, mode="bilinear"), op="interpolate"),
 ]
 
 
@@ -64,24 +69,35 @@ def best_of(f, repeat: int = 15) -> float:
     return best
 
 
-def measure(case: Case) -> dict:
-    rng = np.random.default_rng(0)
+def build(case: Case, rng):
+    """The convmat operator and the matching torch call on a batch of one."""
+    nd = len(case.input_shape) - 1
+    if case.op == "avg_pool":
+        return (convmat.avg_pool_operator(case.input_shape, **case.kwargs),
+                lambda xt: getattr(F, f"avg_pool{nd}d")(xt, **case.kwargs))
+    if case.op == "interpolate":
+        return (convmat.interpolate_operator(case.input_shape, dtype=case.dtype,
+                                             **case.kwargs),
+                lambda xt: F.interpolate(xt, **case.kwargs))
     w = rng.standard_normal(case.weight_shape).astype(case.dtype)
     make = convmat.conv_transpose_operator if case.transpose else convmat.conv_operator
-    op = make(w, case.input_shape, **case.kwargs)
+    kind = "conv_transpose" if case.transpose else "conv"
+    return (make(w, case.input_shape, **case.kwargs),
+            lambda xt: getattr(F, f"{kind}{nd}d")(xt, torch.from_numpy(w), **case.kwargs))
+
+
+def measure(case: Case) -> dict:
+    rng = np.random.default_rng(0)
+    op, torch_op = build(case, rng)
     x = rng.standard_normal(op.shape[1]).astype(case.dtype)
     y = rng.standard_normal(op.shape[0]).astype(case.dtype)
     r = {"name": case.name, "matvec": best_of(lambda: op.matvec(x)),
          "rmatvec": best_of(lambda: op.rmatvec(y)), "torch": np.nan}
     if torch is not None:
-        nd = len(case.input_shape) - 1
-        kind = "conv_transpose" if case.transpose else "conv"
-        fn = getattr(F, f"{kind}{nd}d")
         xt = torch.from_numpy(x.reshape(1, *case.input_shape))
-        wt = torch.from_numpy(w)
         with torch.no_grad():
-            r["torch"] = best_of(lambda: fn(xt, wt, **case.kwargs))
-            ref = fn(xt, wt, **case.kwargs).numpy().ravel()
+            r["torch"] = best_of(lambda: torch_op(xt))
+            ref = torch_op(xt).numpy().ravel()
         r["error"] = float(np.abs(op.matvec(x) - ref).max() / np.abs(ref).max())
     return r
 

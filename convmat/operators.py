@@ -25,12 +25,15 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.sparse import csr_array
 from scipy.sparse.linalg import LinearOperator
 
+from ._sparse import Axis, kron_axes
 from .convolution import weight_array
-from .pooling import max_pool_selection
+from .pooling import avg_pool_matrix, max_pool_selection
 from .shapes import (
     ConvGeometry,
+    avg_pool_geometry,
     bed_of_nails_geometry,
     conv_geometry,
     conv_transpose_geometry,
@@ -40,8 +43,11 @@ from .shapes import (
     pixel_unshuffle_output_shape,
 )
 
-__all__ = ["ConvOperator", "IndexOperator", "bed_of_nails_operator", "conv_operator",
-           "conv_transpose_operator", "max_pool_operator", "max_unpool_operator",
+from .unpooling import interpolate_factors
+
+__all__ = ["ConvOperator", "IndexOperator", "SeparableOperator", "avg_pool_operator",
+           "bed_of_nails_operator", "conv_operator", "conv_transpose_operator",
+           "interpolate_operator", "max_pool_operator", "max_unpool_operator",
            "pixel_shuffle_operator", "pixel_unshuffle_operator"]
 
 
@@ -227,7 +233,7 @@ class ConvOperator(LinearOperator):
                             self.in_shape, self.dtype, self.geometry)
 
     def __repr__(self) -> str:
-        return (f"<{self.shape[0]}x{self.shape[1]} ConvOperator {self.in_shape} -> "
+        return (f"<{self.shape[0]}x{self.shape[1]} {type(self).__name__} {self.in_shape} -> "
                 f"{self.out_shape} with dtype={self.dtype}>")
 
 
@@ -563,3 +569,146 @@ def max_pool_operator(x: ArrayLike, kernel_size, *, stride=None, padding=0, dila
     src = np.arange(x.shape[0])[:, None] * plane + idx.reshape(x.shape[0], -1)
     dtype = x.dtype if x.dtype.kind in "fc" else np.float64
     return IndexOperator(src, x.shape, idx.shape, dtype)
+
+
+# --------------------------------------------------------------------------- separable maps
+def _along_axes(factors, x: np.ndarray) -> np.ndarray:
+    """``(N, C, *size) -> (N, C, *out)``: the 1-D matrix ``factors[d]`` applied along
+    spatial axis ``d``, one sparse-times-dense product per dimension."""
+    for axis, M in enumerate(factors, start=2):
+        moved = np.moveaxis(x, axis, 0)
+        y = M @ moved.reshape(moved.shape[0], -1)
+        x = np.moveaxis(y.reshape(M.shape[0], *moved.shape[1:]), 0, axis)
+    return np.ascontiguousarray(x)
+
+
+class SeparableOperator(ConvOperator):
+    r"""``I_C \otimes M_1 \otimes \dots \otimes M_n`` on flat samples, never built.
+
+    Average pooling and interpolation act on each spatial axis independently, and on each
+    channel alike: ``matvec`` applies the small 1-D matrix ``M_d`` along axis ``d`` in
+    turn, ``rmatvec`` applies the ``M_d^H``.
+
+    Attributes
+    ----------
+    factors : list of csr_array
+        ``M_d`` of shape ``(out[d], size[d])``, one per spatial dimension.
+    in_shape, out_shape : tuple of int
+        Sample shapes ``(C, *size)`` and ``(C, *out)``.
+    geometry
+        The validated geometry from :mod:`convmat.shapes`.
+    """
+
+    def __init__(self, factors, channels: int, dtype, geometry):
+        self.factors = list(factors)
+        adjoints = [M.T.conj().tocsr() for M in self.factors]
+        super().__init__(lambda x: _along_axes(self.factors, x),
+                         lambda y: _along_axes(adjoints, y),
+                         (channels, *(M.shape[1] for M in self.factors)),
+                         (channels, *(M.shape[0] for M in self.factors)), dtype, geometry)
+
+
+def _factor_matrix(axis: Axis, dtype) -> csr_array:
+    """The 1-D matrix of one factor, assembled as the builders assemble theirs."""
+    pattern = kron_axes([axis], taps=False, values=axis.values is not None)
+    values = np.ones(pattern.nnz) if pattern.values is None else pattern.values
+    return pattern.csr(values.astype(dtype, copy=False))
+
+
+def avg_pool_operator(input_shape, kernel_size, *, stride=None, padding=0, ceil_mode=False,
+                      count_include_pad=True, divisor_override=None) -> SeparableOperator:
+    r"""``torch.nn.functional.avg_pool{1,2,3}d`` for one sample, matrix-free.
+
+    Parameters
+    ----------
+    input_shape, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As for :func:`convmat.avg_pool_matrix` (and validated by the same geometry).
+
+    Returns
+    -------
+    SeparableOperator
+        A float64 ``LinearOperator`` equal to ``avg_pool_matrix(input_shape, ...)``:
+        ``matvec`` pools, ``rmatvec`` spreads each output back over its window.
+
+    Notes
+    -----
+    The divisor is a product over dimensions (or the constant ``divisor_override``), so
+
+    .. math::  A = I_C \otimes A_1 \otimes \dots \otimes A_n \quad
+               (\text{times } 1 / \mathrm{divisor\_override})
+
+    with ``A_d`` the 1-D average pooling of dimension ``d`` alone (window sums over
+    ``[max(a, 0), min(a + k, L))``, ``a = j s - p``, divided by that dimension's share of
+    the divisor). Each ``A_d`` holds ``k`` entries a row; applying them along the axes in
+    turn costs ``sum_d k_d`` operations per output instead of ``prod_d k_d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convmat import avg_pool_operator
+    >>> A = avg_pool_operator((1, 4), 2, padding=1)
+    >>> A
+    <3x4 SeparableOperator (1, 4) -> (1, 3) with dtype=float64>
+    >>> A @ np.array([2., 4., 6., 8.])
+    array([1., 5., 4.])
+    >>> A.H @ np.array([1., 0., 0.])
+    array([0.5, 0. , 0. , 0. ])
+    """
+    geo = avg_pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
+                            ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                            divisor_override=divisor_override)
+    win = geo.pool.window
+    # The 1-D factors are 1-D average poolings with each dimension's arguments: the
+    # window and divisor of a dimension do not depend on the others.
+    factors = [avg_pool_matrix((1, L), k, stride=s, padding=p, ceil_mode=geo.pool.ceil_mode,
+                               count_include_pad=geo.count_include_pad)
+               for L, k, s, p in zip(win.size, win.kernel, win.stride, win.pad_before)]
+    if geo.divisor_override is not None:
+        # One constant replaces the whole divisor: plain window sums (the factors' patterns
+        # are structural), and 1 / divisor_override carried by the first.
+        for M in factors:
+            M.data[:] = 1.0
+        factors[0].data[:] = 1.0 / geo.divisor_override
+    return SeparableOperator(factors, geo.pool.channels, np.float64, geo)
+
+
+def interpolate_operator(input_shape, *, size=None, scale_factor=None, mode: str = "nearest",
+                         align_corners: bool | None = None,
+                         recompute_scale_factor: bool | None = None,
+                         dtype=np.float64) -> SeparableOperator:
+    r"""``torch.nn.functional.interpolate`` for one sample, matrix-free.
+
+    Parameters
+    ----------
+    input_shape, size, scale_factor, mode, align_corners, recompute_scale_factor, dtype
+        As for :func:`convmat.interpolate_matrix`; ``dtype`` (float64 or float32) is the
+        precision torch samples in, and the dtype of the 1-D factors.
+
+    Returns
+    -------
+    SeparableOperator
+        A ``LinearOperator`` equal to ``interpolate_matrix(input_shape, ...)``.
+
+    Notes
+    -----
+    .. math::  M = I_C \otimes M_1 \otimes \dots \otimes M_n
+
+    with the same 1-D factors ``M_d`` as :func:`convmat.interpolate_matrix` (1 entry a row
+    for the nearest modes, 2 for linear, 4 for bicubic); ``matvec`` applies them along the
+    spatial axes in turn and ``rmatvec`` applies their transposes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convmat import interpolate_operator
+    >>> M = interpolate_operator((1, 2), scale_factor=2, mode="linear")
+    >>> M @ np.array([0., 4.])
+    array([0., 1., 3., 4.])
+    >>> M.H @ np.array([1., 0., 0., 0.])
+    array([1., 0.])
+    """
+    geo, ft, axes = interpolate_factors(
+        input_shape, size=size, scale_factor=scale_factor, mode=mode,
+        align_corners=align_corners, recompute_scale_factor=recompute_scale_factor,
+        dtype=dtype)
+    return SeparableOperator([_factor_matrix(a, ft) for a in axes], geo.channels, ft, geo)

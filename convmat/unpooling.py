@@ -109,7 +109,7 @@ def max_unpool_matrix(
                 f"indices must lie in [0, {plane}) for an output of spatial size {geo.out}, "
                 f"found index {bad}"
             )
-    check_entries(n_cols, 8, "max_unpool_matrix", "max unpooling", max_entries)
+    check_entries(n_cols, 8, "max_unpool_matrix", "max unpooling", max_entries, n_rows)
     itype = index_dtype(n_rows + 1, n_cols)
     if plane == 0:
         return make_csr(np.ones(0), np.zeros(0, itype), np.zeros(n_rows + 1, itype),
@@ -280,6 +280,34 @@ def _merge_runs(cols: np.ndarray, weights: np.ndarray):
     return out_cols, out_w, None if valid.all() else valid
 
 
+def interpolate_factors(input_shape, *, size, scale_factor, mode, align_corners,
+                        recompute_scale_factor, dtype):
+    """Validated geometry, float type and the 1-D factor of every spatial dimension.
+
+    ``interpolate_matrix`` and ``interpolate_operator`` both start here, so the matrix and
+    the matrix-free operator sample at the same positions, bit for bit.
+    """
+    ft = np.dtype(dtype).type
+    if ft not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got dtype={dtype!r}")
+    geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
+                               align_corners=align_corners,
+                               recompute_scale_factor=recompute_scale_factor)
+    small_2d = len(geo.out) == 2 and sum(geo.out) <= 128
+    axes = []
+    for L, O, factor in zip(geo.size, geo.out, geo.scales):
+        if geo.mode.startswith("nearest"):
+            axes.append(Axis(_nearest(L, O, geo.mode, factor, ft, small_2d)[:, None], L))
+            continue
+        if geo.mode == "bicubic":
+            cols, weights = _cubic(L, O, geo.align_corners, factor, ft)
+        else:
+            cols, weights = _linear(L, O, geo.align_corners, factor, ft)
+        cols, weights, valid = _merge_runs(cols, weights)
+        axes.append(Axis(cols, L, valid=valid, values=weights))
+    return geo, ft, axes
+
+
 def interpolate_matrix(
     input_shape, *, size=None, scale_factor=None, mode: str = "nearest",
     align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
@@ -354,24 +382,11 @@ def interpolate_matrix(
            [0.5, 0.5],
            [0. , 1. ]])
     """
-    ft = np.dtype(dtype).type
-    if ft not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got dtype={dtype!r}")
-    geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
-                               align_corners=align_corners,
-                               recompute_scale_factor=recompute_scale_factor)
-    small_2d = len(geo.out) == 2 and sum(geo.out) <= 128
-    axes = [_channel_axis(geo.channels)]
-    for L, O, factor in zip(geo.size, geo.out, geo.scales):
-        if mode.startswith("nearest"):
-            axes.append(Axis(_nearest(L, O, mode, factor, ft, small_2d)[:, None], L))
-            continue
-        if mode == "bicubic":
-            cols, weights = _cubic(L, O, geo.align_corners, factor, ft)
-        else:
-            cols, weights = _linear(L, O, geo.align_corners, factor, ft)
-        cols, weights, valid = _merge_runs(cols, weights)
-        axes.append(Axis(cols, L, valid=valid, values=weights))
+    geo, ft, factors = interpolate_factors(
+        input_shape, size=size, scale_factor=scale_factor, mode=mode,
+        align_corners=align_corners, recompute_scale_factor=recompute_scale_factor,
+        dtype=dtype)
+    axes = [_channel_axis(geo.channels), *factors]
     pattern = kron_axes(axes, taps=False, values=True, what="interpolate_matrix",
                         hint="interpolation", itemsize=np.dtype(ft).itemsize,
                         max_entries=max_entries)

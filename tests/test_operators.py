@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from scipy.sparse.linalg import LinearOperator
 
 from convmat import (
+    avg_pool_matrix,
+    avg_pool_operator,
     bed_of_nails_matrix,
     bed_of_nails_operator,
     conv_matrix,
@@ -15,6 +17,8 @@ from convmat import (
     conv_singular_values,
     conv_transpose_matrix,
     conv_transpose_operator,
+    interpolate_matrix,
+    interpolate_operator,
     max_pool_operator,
     max_pool_selection,
     max_unpool_matrix,
@@ -28,6 +32,8 @@ from convmat.testing import assert_adjoint
 
 from conv_strategies import conv_configs
 from oracle import F, from_torch, needs_torch, to_torch, torch
+from test_pooling import avg_configs
+from test_unpooling import interpolate_configs
 
 
 def _build(transpose, w, shape, kwargs):
@@ -209,3 +215,82 @@ def test_index_operator_arguments_are_checked():
         max_unpool_operator(np.array([[0.0, 1.0]]), 2)
     with pytest.raises(ValueError, match="offset"):
         bed_of_nails_operator((1, 3), 2, offset=2)
+
+
+# --------------------------------------------------------------------------- separable maps
+@st.composite
+def separable_cases(draw):
+    """``(operator, matrix, tolerance)`` for a drawn average pooling or interpolation."""
+    if draw(st.booleans()):
+        shape, kw = draw(avg_configs())
+        return avg_pool_operator(shape, **kw), avg_pool_matrix(shape, **kw), 1e-12
+    shape, kw = draw(interpolate_configs())
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    return (interpolate_operator(shape, dtype=dtype, **kw),
+            interpolate_matrix(shape, dtype=dtype, **kw), tol)
+
+
+@given(separable_cases())
+def test_separable_operators_equal_the_builders(case):
+    op, A, tol = case
+    assert isinstance(op, LinearOperator) and op.shape == A.shape and op.dtype == A.dtype
+    rng = np.random.default_rng(40)
+    m, n = A.shape
+    x = rng.standard_normal(n).astype(A.dtype)
+    y = rng.standard_normal(m) + 1j * rng.standard_normal(m)
+    X, Y = rng.standard_normal((n, 3)), rng.standard_normal((m, 2))
+    np.testing.assert_allclose(op.matvec(x), A @ x, rtol=tol, atol=tol)
+    assert op.matvec(x).dtype == A.dtype
+    np.testing.assert_allclose(op.rmatvec(y), A.T @ y, rtol=tol, atol=tol)
+    np.testing.assert_allclose(op.matmat(X), A @ X, rtol=tol, atol=tol)
+    np.testing.assert_allclose(op.rmatmat(Y), A.T @ Y, rtol=tol, atol=tol)
+    assert_adjoint(op, dtype=A.dtype, rng=0)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape, kw", [
+    ((3, 9), dict(kernel_size=4, stride=2, padding=2, ceil_mode=True,
+                  count_include_pad=False)),
+    ((2, 7, 6), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1))),
+    ((2, 5, 6, 7), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                        divisor_override=5)),
+])
+def test_avg_pool_operator_matches_torch(shape, kw):
+    x = np.random.default_rng(41).standard_normal((4, *shape))
+    op = avg_pool_operator(shape, **kw)
+    pool = getattr(F, f"avg_pool{len(shape) - 1}d")
+    ref = pool(torch.from_numpy(x), **kw).numpy().reshape(4, -1)
+    np.testing.assert_allclose(op.matmat(x.reshape(4, -1).T).T, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op @ x[0].ravel(), from_torch(pool(to_torch(x[0]), **kw)),
+                               rtol=1e-12, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("shape, kw", [
+    ((2, 7), dict(scale_factor=2.5, mode="linear", align_corners=True)),
+    ((2, 5, 6), dict(size=(9, 4), mode="bicubic")),
+    ((2, 40, 50), dict(scale_factor=1.7, mode="nearest")),  # torch's generic nearest kernel
+    ((1, 3, 4, 5), dict(scale_factor=(2, 0.5, 1.5), mode="trilinear")),
+    ((2, 6, 5), dict(size=(13, 7), mode="nearest-exact")),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_interpolate_operator_matches_torch(shape, kw, dtype):
+    x = np.random.default_rng(42).standard_normal((3, *shape)).astype(dtype)
+    op = interpolate_operator(shape, dtype=dtype, **kw)
+    ref = F.interpolate(torch.from_numpy(x), **kw).numpy().reshape(3, -1)
+    got = op.matmat(x.reshape(3, -1).T).T
+    assert got.dtype == dtype
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+def test_separable_operator_arguments_are_checked():
+    with pytest.raises(ValueError, match="padding must be at most half"):
+        avg_pool_operator((1, 5), 2, padding=2)
+    with pytest.raises(TypeError, match="divisor_override"):
+        avg_pool_operator((1, 5), 2, divisor_override=2)
+    with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
+        interpolate_operator((1, 5))
+    with pytest.raises(TypeError, match="dtype"):
+        interpolate_operator((1, 5), size=3, dtype=np.int64)
