@@ -130,16 +130,8 @@ def effective_kernel(kernel, dilation) -> tuple[int, ...]:
     return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
 
 
-# --------------------------------------------------------------------------- convolution
-@dataclass(frozen=True)
-class ConvGeometry:
-    """Everything ``conv_matrix`` needs to know, validated."""
-
-    in_channels: int
-    out_channels: int
-    groups: int
-    window: Window
-    padding_mode: str
+class _WindowShapes:
+    """``in_shape`` / ``out_shape`` of a geometry: channel counts around a window."""
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -148,6 +140,18 @@ class ConvGeometry:
     @property
     def out_shape(self) -> tuple[int, ...]:
         return (self.out_channels, *self.window.out)
+
+
+# --------------------------------------------------------------------------- convolution
+@dataclass(frozen=True)
+class ConvGeometry(_WindowShapes):
+    """Everything ``conv_matrix`` needs to know, validated."""
+
+    in_channels: int
+    out_channels: int
+    groups: int
+    window: Window
+    padding_mode: str
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
@@ -478,7 +482,7 @@ def _sample_shape(input_shape, name: str, ndims=(1, 2, 3)) -> tuple[int, tuple[i
 
 
 @dataclass(frozen=True)
-class PoolGeometry:
+class PoolGeometry(_WindowShapes):
     """A pooling window over every channel of a sample, validated as torch does."""
 
     channels: int
@@ -486,12 +490,10 @@ class PoolGeometry:
     ceil_mode: bool
 
     @property
-    def in_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.window.size)
+    def in_channels(self) -> int:
+        return self.channels
 
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.window.out)
+    out_channels = in_channels
 
 
 def _default_stride(stride, kernel, n):
