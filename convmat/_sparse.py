@@ -7,7 +7,13 @@ points at, whether the slot is used, which tap (weight) it carries and a value t
 in. ``kron_axes`` takes their C-order Kronecker product: row ``(r_0, ..., r_n)`` holds the
 used slots ``(t_0, ..., t_n)`` in C order, at column ``sum c_i * stride_i``. When each
 factor's used columns increase along its slots, that order is already the sorted CSR
-order, so no sort and no COO detour is needed: one broadcast, one mask, done.
+order, so no sort and no COO detour is needed.
+
+The number of entries of every row is known from the factors, so the three CSR arrays are
+allocated once, at their final size, and filled in place: long runs of interior rows by
+one outer sum ``ROW[:, None] + SLOT[None, :]`` (a window's columns are a row part plus a
+slot part) and one row gather from a small table of weights; the rows at a border are
+computed by broadcasting every factor, masked, and written where they belong.
 """
 
 from __future__ import annotations
@@ -180,23 +186,22 @@ CHUNK = 1 << 17
 MIN_RUN = 1 << 11
 
 
-def _split(arr, valid, counts, template: int, combine):
-    """``(row, slot, regular)``: ``arr[r, t] == combine(row[r], slot[t])`` on the used slots
-    of every ``regular`` row. The slot part comes from the row ``template``."""
+def _split(arr, valid, counts, template: int):
+    """``(row, slot, regular)``: ``arr[r, t] == row[r] + slot[t]`` on the used slots of
+    every ``regular`` row. The slot part comes from the row ``template``."""
     arr = np.asarray(arr)
     m, w = arr.shape
     if w == 0:
         return np.zeros(m, arr.dtype), np.zeros(0, arr.dtype), np.ones(m, bool)
-    if combine is np.add:
-        slot = arr[template] - arr[template, 0]
-    else:
-        slot = np.ones(w, arr.dtype)  # values: only per-row constants take the fast path
-    row = arr[:, 0] if combine is np.add else arr[:, 0].copy()
-    same = arr == combine(row[:, None], slot[None, :])
-    if valid is not None:
-        same |= ~valid
-        same[:, 0] &= valid[:, 0] | (counts == 0)  # the row part is read at slot 0
-    return row, slot, same.all(axis=1)
+    slot = arr[template] - arr[template, 0]
+    row = arr[:, 0]
+    same = arr == row[:, None] + slot[None, :]
+    if valid is None:
+        return row, slot, same.all(axis=1)
+    # Exact on every slot (a window's raw positions, border slots included), or on the
+    # used slots when the row part was read at a used slot 0 (a transposed factor).
+    used = (same | ~valid).all(axis=1) & (valid[:, 0] | (counts == 0))
+    return row, slot, same.all(axis=1) | used
 
 
 def _ragged(starts, lens) -> np.ndarray:
@@ -308,12 +313,12 @@ def kron_axes(
     for c in counts:
         fullest = np.flatnonzero(c == c.max(initial=0))
         templates.append(int(fullest[fullest.size // 2]) if fullest.size else 0)
-    col_split = [_split(a.cols, a.valid, c, t, np.add)
+    col_split = [_split(a.cols, a.valid, c, t)
                  for a, c, t in zip(axes, counts, templates)]
     # A plain row's columns must increase: a repeated template column rules a factor out.
     regular = [s[2] & bool(np.all(np.diff(s[1]) > 0)) for s in col_split]
     if need_taps:
-        tap_split = [_split(t, a.valid, c, r, np.add)
+        tap_split = [_split(t, a.valid, c, r)
                      for t, a, c, r in zip(tap_arrays, axes, counts, templates)]
         regular = [r & s[2] for r, s in zip(regular, tap_split)]
     value_parts = [a.values if f in value_axes else None for f, a in enumerate(axes)]
