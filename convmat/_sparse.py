@@ -234,8 +234,7 @@ def _value_table(axes, parts, limit):
     for u in uniq:
         table = (table[:, None, :, None] * u[None, :, None, :]).reshape(
             table.shape[0] * u.shape[0], table.shape[1] * u.shape[1])
-    VQ = _outer(inverse, np.add, _strides([u.shape[0] for u in uniq]))
-    return VQ.astype(index_dtype(table.shape[0])), table
+    return _outer(inverse, np.add, _strides([u.shape[0] for u in uniq]), np.intp), table
 
 
 def _strides(sizes) -> list[int]:
@@ -245,13 +244,48 @@ def _strides(sizes) -> list[int]:
     return out
 
 
-def _outer(parts, combine, strides=None) -> np.ndarray:
+def _outer(parts, combine, strides=None, dtype=None) -> np.ndarray:
     """C-order outer combination of 1-D ``parts`` (times ``strides``), flattened."""
+    parts = [np.asarray(p, dtype=dtype) for p in parts]
     acc = parts[0] * (1 if strides is None else strides[0])
     for f in range(1, len(parts)):
         part = parts[f] * (1 if strides is None else strides[f])
         acc = combine(acc[:, None], part[None, :]).reshape(-1)
     return acc
+
+
+# numpy broadcasts slowly over a short last axis: below this many slots per row, loop
+# over the slots (each a long strided pass) or fill by doubling copies instead.
+SHORT_ROW = 12
+
+
+def _add_outer(row: np.ndarray, slot: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[i, t] = row[i] + slot[t]``."""
+    if slot.size > SHORT_ROW or out.size < 1 << 15:  # short runs: one call beats many
+        return np.add(row[:, None], slot[None, :], out=out)
+    for t in range(slot.size):
+        np.add(row, slot[t], out=out[:, t])
+    return out
+
+
+def _table_rows(table: np.ndarray, q, out=None) -> np.ndarray:
+    """``table[q]`` (rows of a small table); a one-row table is copied by doubling."""
+    if table.shape[0] > 1:
+        return np.take(table, q, axis=0, out=out, mode="clip")
+    n = q.size if hasattr(q, "size") else len(q)
+    if out is None:
+        out = np.empty((n, table.shape[1]), dtype=table.dtype)
+    if table.shape[1] > SHORT_ROW or out.size < 1 << 15:  # short runs: one call
+        out[...] = table[0]
+        return out
+    flat = out.reshape(-1)
+    flat[:table.shape[1]] = table[0]
+    done = table.shape[1]
+    while 0 < done < flat.size:
+        step = min(done, flat.size - done)
+        flat[done:done + step] = flat[:step]
+        done += step
+    return out
 
 
 def kron_axes(
@@ -324,13 +358,13 @@ def kron_axes(
     value_parts = [a.values if f in value_axes else None for f, a in enumerate(axes)]
     special_rows = np.flatnonzero(~_outer(regular, np.logical_and))
 
-    SLOT = _outer([s[1] for s in col_split], np.add, col_strides).astype(idx)
-    ROW = _outer([s[0] for s in col_split], np.add, col_strides).astype(idx)
+    SLOT = _outer([s[1] for s in col_split], np.add, col_strides, idx)
+    ROW = _outer([s[0] for s in col_split], np.add, col_strides, idx)
     if need_taps:
         # Tap row parts take few distinct values per factor: index a small table by them.
         uniq = [np.unique(s[0], return_inverse=True) for s in tap_split]
-        Q = _outer([u[1].reshape(-1) for u in uniq], np.add, _strides([u[0].size for u in uniq]))
-        Q = Q.astype(index_dtype(int(Q.max(initial=0))))
+        Q = _outer([u[1].reshape(-1) for u in uniq], np.add,
+                   _strides([u[0].size for u in uniq]), np.intp)
         table = (_outer([u[0] for u in uniq], np.add, tap_strides)[:, None]
                  + _outer([s[1] for s in tap_split], np.add, tap_strides)[None, :])
         w_table = weight.take(table, mode="clip") if weight is not None else None
@@ -377,20 +411,20 @@ def kron_axes(
         for a in range(int(first), int(last), step):
             b = min(int(last), a + step)
             lo, hi = int(indptr[a]), int(indptr[b])
-            np.add(ROW[a:b, None], SLOT[None, :], out=indices[lo:hi].reshape(b - a, n_slots))
+            _add_outer(ROW[a:b], SLOT, indices[lo:hi].reshape(b - a, n_slots))
             if taps:
-                np.take(table, Q[a:b], axis=0, out=tap[lo:hi].reshape(b - a, n_slots))
+                _table_rows(table, Q[a:b], out=tap[lo:hi].reshape(b - a, n_slots))
             if want_values:
                 out = vals[lo:hi].reshape(b - a, n_slots)
                 if weight is not None:
-                    np.take(w_table, Q[a:b], axis=0, out=out)
+                    _table_rows(w_table, Q[a:b], out=out)
                 elif value_axes and VTAB is not None:
-                    np.take(VTAB, VQ[a:b], axis=0, out=out)
+                    _table_rows(VTAB, VQ[a:b], out=out)
                     continue
                 else:
                     out[...] = 1
                 if value_axes:
-                    out *= VTAB.take(VQ[a:b], axis=0) if VTAB is not None else broadcast(
+                    out *= _table_rows(VTAB, VQ[a:b]) if VTAB is not None else broadcast(
                         value_parts, np.unravel_index(np.arange(a, b), row_shape), np.multiply)
 
     # The other rows, a batch at a time: the same outer sum, then the rows at a border
@@ -423,7 +457,7 @@ def kron_axes(
             mask = np.ones((n, n_slots), dtype=bool)
             mask[part] = broadcast([a.valid for a in axes], rix(part), np.logical_and)
 
-        chunk = ROW[rows, None] + SLOT[None, :]
+        chunk = _add_outer(ROW[rows], SLOT, np.empty((n, n_slots), dtype=idx))
         if sp.size:
             chunk[sp] = broadcast(cols_used, rix(sp), np.add, col_strides)
         order = firsts = None
@@ -444,7 +478,7 @@ def kron_axes(
         if need_taps:
             q = Q[rows]
             if taps or sp.size:
-                chunk_taps = table.take(q, axis=0, mode="clip")
+                chunk_taps = _table_rows(table, q)
                 if sp.size:
                     chunk_taps[sp] = broadcast(tap_arrays, rix(sp), np.add, tap_strides)
             if taps:
@@ -452,11 +486,11 @@ def kron_axes(
         if want_values:
             chunk = None
             if weight is not None:
-                chunk = w_table.take(q, axis=0, mode="clip")
+                chunk = _table_rows(w_table, q)
                 if sp.size:
                     chunk[sp] = weight.take(chunk_taps[sp], mode="clip")
             if value_axes:
-                v = (VTAB.take(VQ[rows], axis=0) if VTAB is not None
+                v = (_table_rows(VTAB, VQ[rows]) if VTAB is not None
                      else broadcast(value_parts, rix(np.arange(n)), np.multiply))
                 chunk = v if chunk is None else chunk * v
             if chunk is None:
