@@ -394,18 +394,14 @@ def interpolate_matrix(
 
 
 # --------------------------------------------------------------------------- pixel shuffle
-def _shuffle_order(out_shape, r: int) -> np.ndarray:
-    """Input position of every output of pixel shuffle with output shape ``out_shape``."""
-    *batch, c, h, w = out_shape
-    src = np.arange(math.prod(out_shape)).reshape(math.prod(batch) * c, r, r, h // r, w // r)
-    return src.transpose(0, 3, 1, 4, 2).ravel()
-
-
-def _permutation(perm: np.ndarray, max_entries, what: str) -> csr_array:
-    n = perm.size
-    check_entries(n, 8, what, "numpy reshape/transpose", max_entries)
+def _permutation(shape, axes, max_entries, what: str) -> csr_array:
+    """The permutation matrix that reads positions ``arange(n).reshape(shape)`` in the
+    order of ``transpose(axes)`` (checked against the entry limit before allocating)."""
+    n = math.prod(shape)
+    check_entries(n, 8, what, "numpy reshape/transpose", max_entries, n)
     itype = index_dtype(n + 1)
-    return make_csr(np.ones(n), perm.astype(itype), np.arange(n + 1, dtype=itype), (n, n))
+    perm = np.arange(n, dtype=itype).reshape(shape).transpose(axes).ravel()
+    return make_csr(np.ones(n), perm, np.arange(n + 1, dtype=itype), (n, n))
 
 
 def pixel_shuffle_matrix(input_shape, upscale_factor: int, *, max_entries=None) -> csr_array:
@@ -453,9 +449,11 @@ def pixel_shuffle_matrix(input_shape, upscale_factor: int, *, max_entries=None) 
     >>> P.T @ (P @ np.arange(8.))
     array([0., 1., 2., 3., 4., 5., 6., 7.])
     """
-    out = pixel_shuffle_output_shape(input_shape, upscale_factor)
-    return _permutation(_shuffle_order(out, upscale_factor), max_entries,
-                        "pixel_shuffle_matrix")
+    *batch, c, h, w = pixel_shuffle_output_shape(input_shape, upscale_factor)
+    r = upscale_factor
+    # Input channel c r^2 + i r + j at (h, w) goes to (c, h r + i, w r + j).
+    return _permutation((math.prod(batch) * c, r, r, h // r, w // r), (0, 3, 1, 4, 2),
+                        max_entries, "pixel_shuffle_matrix")
 
 
 def pixel_unshuffle_matrix(input_shape, downscale_factor: int, *,
@@ -496,7 +494,8 @@ def pixel_unshuffle_matrix(input_shape, downscale_factor: int, *,
     array([0., 1., 2., 3., 4., 5., 6., 7.])
     """
     pixel_unshuffle_output_shape(input_shape, downscale_factor)  # validates
-    order = _shuffle_order(tuple(input_shape), downscale_factor)
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(order.size)
-    return _permutation(inverse, max_entries, "pixel_unshuffle_matrix")
+    *batch, c, h, w = input_shape
+    r = downscale_factor
+    # (c, h r + i, w r + j) goes to channel c r^2 + i r + j at (h, w).
+    return _permutation((math.prod(batch) * c, h // r, r, w // r, r), (0, 2, 4, 1, 3),
+                        max_entries, "pixel_unshuffle_matrix")
