@@ -115,14 +115,16 @@ def max_unpool_matrix(
         return make_csr(np.ones(0), np.zeros(0, itype), np.zeros(n_rows + 1, itype),
                         (n_rows, n_cols))
     rows = idx.astype(itype) + np.arange(0, n_rows, plane, dtype=itype)[:, None]
-    # The largest column per row is the last writer in C order.
-    winner = np.full(n_rows, -1, dtype=itype)
-    np.maximum.at(winner, rows.ravel(), np.arange(n_cols, dtype=itype))
-    hit = winner >= 0
+    # The largest column per row is the last writer in C order. The winners are found in
+    # the indptr array itself, which then receives the row counts.
     indptr = np.empty(n_rows + 1, dtype=itype)
     indptr[0] = 0
-    np.cumsum(hit, out=indptr[1:])
-    cols = winner[hit]
+    winner = indptr[1:]
+    winner.fill(-1)
+    np.maximum.at(winner, rows.ravel(), np.arange(n_cols, dtype=itype))
+    hit = winner >= 0
+    cols = winner.take(np.flatnonzero(hit))  # a boolean index is slow on a sparse mask
+    np.cumsum(hit, out=winner)
     return make_csr(np.ones(cols.size), cols, indptr, (n_rows, n_cols))
 
 
