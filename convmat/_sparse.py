@@ -321,6 +321,16 @@ def kron_axes(
     nnz = math.prod(int(c.sum()) for c in out_counts)
     check_entries(nnz, itemsize, what, hint, max_entries, n_rows)
     idx = index_dtype(nnz, n_rows, n_cols)
+    n_taps = math.prod(a.n_taps for a in axes)
+    tap_dtype = index_dtype(n_taps)
+    value_axes = [f for f, a in enumerate(axes) if values and a.values is not None]
+    want_values = values or weight is not None
+    vtype = np.result_type(np.float64 if weight is None else weight.dtype,
+                           *(axes[f].values.dtype for f in value_axes))
+    if nnz == 0:  # a factor without rows or without used slots
+        return Pattern((n_rows, n_cols), np.zeros(n_rows + 1, idx), np.zeros(0, idx),
+                       np.zeros(0, tap_dtype) if taps else None, None,
+                       np.zeros(0, vtype) if want_values else None)
 
     full = all(a.valid is None for a in axes) and not merge
     if full:  # every row holds every slot: no counting needed
@@ -334,13 +344,9 @@ def kron_axes(
 
     col_strides = _strides([a.n_cols for a in axes])
     tap_strides = _strides([a.n_taps for a in axes])
-    n_taps = math.prod(a.n_taps for a in axes)
-    tap_dtype = index_dtype(n_taps)
     need_taps = taps or weight is not None
-    want_values = values or weight is not None
     tap_arrays = [np.zeros(a.cols.shape, np.int64) if a.taps is None else a.taps for a in axes]
     cols_used = [a.cols if a.valid is None else np.where(a.valid, a.cols, 0) for a in axes]
-    value_axes = [f for f, a in enumerate(axes) if values and a.values is not None]
 
     # Split each factor into row and slot parts, from a full row in its middle.
     templates = []
@@ -378,8 +384,6 @@ def kron_axes(
     tap = np.empty(nnz, dtype=tap_dtype) if taps else None
     vals = None
     if want_values:
-        vtype = np.result_type(np.float64 if weight is None else weight.dtype,
-                               *(axes[f].values.dtype for f in value_axes))
         vals = np.empty(nnz, dtype=vtype)
 
     def broadcast(parts, rix, combine, strides=None):

@@ -16,7 +16,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-from ._sparse import Axis, Pattern, kron_axes, make_csr
+import math
+
+from ._sparse import Axis, Pattern, check_entries, kron_axes, make_csr
 from .shapes import (
     ConvGeometry,
     ConvTransposeGeometry,
@@ -64,6 +66,26 @@ def conv_axes(geo: ConvGeometry) -> list[Axis]:
             # Reflected, wrapped or clamped taps can repeat or reverse columns: sum them.
             axes.append(Axis(src, size, taps, k, ordered=bool(np.array_equal(src, pos))))
     return axes
+
+
+def check_size(geo: ConvGeometry, what: str, hint: str, itemsize: int, max_entries,
+               transposed_rows: tuple[int, ...] | None = None) -> None:
+    """Refuse an oversized matrix from the geometry alone, before any array is built.
+
+    The count is exact (before repeated columns are merged): per dimension, the taps that
+    land inside the input, by arithmetic. ``transposed_rows``: the sizes of the transposed
+    convolution's input, whose rows of the convolution are the only ones kept.
+    """
+    win = geo.window
+    n_out = win.out if transposed_rows is None else transposed_rows
+    if geo.padding_mode == "zeros":
+        per_dim = [win.count_inside(d, n) for d, n in enumerate(n_out)]
+    else:
+        per_dim = [n * k for n, k in zip(n_out, win.kernel)]
+    entries = geo.out_channels * (geo.in_channels // geo.groups) * math.prod(per_dim)
+    rows = (geo.out_channels * math.prod(win.out) if transposed_rows is None
+            else geo.in_channels * math.prod(win.size))
+    check_entries(entries, itemsize, what, hint, max_entries, rows)
 
 
 def conv_transpose_axes(geo: ConvTransposeGeometry) -> list[Axis]:
@@ -197,6 +219,7 @@ class TapPattern:
 
 
 _HINT = "convmat.operators.conv_operator"
+_HINT_T = "convmat.operators.conv_transpose_operator"
 
 
 def conv_taps(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
@@ -223,7 +246,8 @@ def conv_taps(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
     wshape = shape_of(weight, "weight")
     geo = conv_geometry(wshape, input_shape, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, padding_mode=padding_mode)
-    pattern = kron_axes(conv_axes(geo), what="conv_matrix", hint=_HINT,
+    check_size(geo, "conv_taps", _HINT, 8, max_entries)
+    pattern = kron_axes(conv_axes(geo), what="conv_taps", hint=_HINT,
                         max_entries=max_entries)
     return TapPattern._from(pattern, geo.weight_shape)
 
@@ -289,6 +313,7 @@ def conv_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilation
     w = weight_array(weight)
     geo = conv_geometry(w.shape, input_shape, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, padding_mode=padding_mode)
+    check_size(geo, "conv_matrix", _HINT, w.dtype.itemsize, max_entries)
     pattern = kron_axes(conv_axes(geo), taps=False, weight=w.reshape(-1), what="conv_matrix",
                         hint=_HINT, itemsize=w.dtype.itemsize, max_entries=max_entries)
     return pattern.csr(pattern.values)
@@ -312,9 +337,9 @@ def conv_transpose_taps(weight, input_shape, *, stride=1, padding=0, output_padd
     geo = conv_transpose_geometry(wshape, input_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, output_size=output_size)
-    pattern = kron_axes(conv_transpose_axes(geo), what="conv_transpose_matrix",
-                        hint="convmat.operators.conv_transpose_operator",
-                        max_entries=max_entries)
+    check_size(geo.conv, "conv_transpose_taps", _HINT_T, 8, max_entries, geo.in_size)
+    pattern = kron_axes(conv_transpose_axes(geo), what="conv_transpose_taps",
+                        hint=_HINT_T, max_entries=max_entries)
     return TapPattern._from(pattern, geo.conv.weight_shape)
 
 
@@ -390,8 +415,9 @@ def conv_transpose_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0
     geo = conv_transpose_geometry(w.shape, input_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, output_size=output_size)
+    check_size(geo.conv, "conv_transpose_matrix", _HINT_T, w.dtype.itemsize, max_entries,
+               geo.in_size)
     pattern = kron_axes(conv_transpose_axes(geo), taps=False, weight=w.reshape(-1),
-                        what="conv_transpose_matrix",
-                        hint="convmat.operators.conv_transpose_operator",
+                        what="conv_transpose_matrix", hint=_HINT_T,
                         itemsize=w.dtype.itemsize, max_entries=max_entries)
     return pattern.csr(pattern.values)

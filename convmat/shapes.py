@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -90,8 +89,8 @@ def as_shape(shape, name: str = "input_shape", *, min_ndim: int = 1) -> tuple[in
 
 
 def shape_of(array_or_shape, name: str) -> tuple[int, ...]:
-    """The shape of an array, or a shape given as a 1-D sequence of ints."""
-    if isinstance(array_or_shape, tuple) and all(_is_int(v) for v in array_or_shape):
+    """The shape of an array, or a shape given as a tuple or list of ints."""
+    if isinstance(array_or_shape, (tuple, list)) and all(_is_int(v) for v in array_or_shape):
         return as_shape(array_or_shape, name)
     return tuple(np.shape(array_or_shape))
 
@@ -124,6 +123,22 @@ class Window:
         j = np.arange(n_out, dtype=np.int64)[:, None]
         t = np.arange(self.kernel[dim], dtype=np.int64)[None, :]
         return j * self.stride[dim] - self.pad_before[dim] + t * self.dilation[dim]
+
+    def count_inside(self, dim: int, n_out: int | None = None) -> int:
+        """How many of ``positions(dim, n_out)`` fall inside the input, by arithmetic.
+
+        For each tap ``t`` the outputs ``j`` with ``0 <= j s - p + t d < L`` form a range,
+        so the count costs ``O(kernel)``, not ``O(n_out * kernel)``: it sizes a matrix
+        before anything is allocated.
+        """
+        n_out = self.out[dim] if n_out is None else n_out
+        s, p, d, L = self.stride[dim], self.pad_before[dim], self.dilation[dim], self.size[dim]
+        total = 0
+        for t in range(self.kernel[dim]):
+            first = max(0, -((t * d - p) // s))         # ceil((p - t d) / s)
+            last = min(n_out - 1, (L - 1 + p - t * d) // s)
+            total += max(0, last - first + 1)
+        return total
 
 
 def effective_kernel(kernel, dilation) -> tuple[int, ...]:
@@ -175,6 +190,16 @@ def _weight_and_input(weight_shape, input_shape, op: str):
         )
     if any(k < 1 for k in weight_shape[2:]):
         raise ValueError(f"kernel size must be positive, got weight of shape {weight_shape}")
+    if weight_shape[0] < 1 or weight_shape[1] < 1:
+        raise ValueError(
+            f"weight must have at least one filter and one channel per group, got weight "
+            f"of shape {weight_shape}"
+        )
+    if any(L < 1 for L in input_shape[1:]):
+        raise ValueError(
+            f"input_shape must have positive spatial sizes (torch supports only empty "
+            f"batches or channels), got input_shape={input_shape}"
+        )
     return weight_shape, input_shape
 
 
@@ -365,8 +390,6 @@ def conv_transpose_geometry(
             f"expects {weight_shape[0]} (weight.shape[0]) for a transposed convolution"
         )
     size = input_shape[1:]
-    if any(L < 1 for L in size):
-        raise ValueError(f"input_shape must have positive spatial sizes, got {input_shape}")
     base = tuple(
         (L - 1) * s - 2 * p + d * (k - 1) + 1
         for L, s, p, d, k in zip(size, stride, padding, dilation, kernel)
@@ -442,9 +465,6 @@ def conv_transpose_output_shape(
     )
     return geo.out_shape
 
-
-def prod(values: Sequence[int]) -> int:
-    return math.prod(values)
 
 
 # =========================================================================== pooling

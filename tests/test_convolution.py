@@ -478,3 +478,64 @@ def test_rows_count_against_the_limit_too():
     with pytest.raises(ValueError, match="8,000,000,000 rows"):
         conv_transpose_matrix(np.ones((1, 1, 2, 1, 1)), (1, 2, 2, 2), stride=1000,
                               output_padding=(998, 999, 999))
+
+
+@pytest.mark.parametrize("build", [
+    lambda: conv_matrix(np.ones((1, 1, 3)), (1, 10**9), max_entries=10**6),
+    lambda: conv_taps((1, 1, 3), (1, 10**9), max_entries=10**6),
+    lambda: conv_matrix(np.ones((1, 1, 3)), (1, 10**9), padding=1, padding_mode="reflect",
+                        max_entries=10**6),
+    lambda: conv_transpose_matrix(np.ones((1, 1, 3)), (1, 10**9), stride=2,
+                                  max_entries=10**6),
+    lambda: conv_transpose_taps((1, 1, 3), (1, 10**12), max_entries=10**6),
+])
+def test_oversized_matrices_are_refused_before_any_allocation(build):
+    """A billion-element 1-D input: the count comes from arithmetic, not from arrays."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="max_entries=1,000,000"):
+            build()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+@needs_torch
+@pytest.mark.parametrize("wshape,in_shape,kw", [
+    ((1, 1, 3), (1, 0), dict(padding=2)),            # an empty input, padded
+    ((0, 1, 3), (1, 5), dict()),                      # no filter
+    ((1, 1, 3, 3), (1, 0, 4), dict(padding=(2, 0))),
+])
+def test_empty_sizes_are_refused_like_torch(wshape, in_shape, kw):
+    with pytest.raises((RuntimeError, ValueError)):
+        torch_conv(np.zeros(in_shape), np.zeros(wshape), dict(kw, groups=1,
+                                                              padding_mode="zeros"))
+    with pytest.raises(ValueError):
+        conv_matrix(np.zeros(wshape), in_shape, **kw)
+
+
+@needs_torch
+@pytest.mark.parametrize("wshape,in_shape", [((0, 1, 3), (0, 5)), ((1, 0, 3), (1, 5))])
+def test_empty_transposed_weights_are_refused_like_torch(wshape, in_shape):
+    with pytest.raises((RuntimeError, ValueError)):
+        torch_conv_transpose(np.zeros(in_shape), np.zeros(wshape), {})
+    with pytest.raises(ValueError):
+        conv_transpose_matrix(np.zeros(wshape), in_shape)
+
+
+def test_shapes_may_be_lists():
+    assert conv_output_shape([1, 1, 3], [1, 4], padding=1) == (1, 4)
+    assert conv_transpose_output_shape([1, 1, 3], [1, 2], stride=2) == (1, 5)
+
+
+@needs_torch
+def test_zero_input_channels_are_refused():
+    """torch returns a (1, 0, 3) tensor for a 1-filter weight over 0 channels, a shape that
+    contradicts C_out = 1; convmat refuses rather than invent that matrix."""
+    y = F.conv1d(torch.zeros(1, 0, 5), torch.zeros(1, 0, 3))
+    assert tuple(y.shape) == (1, 0, 3)
+    with pytest.raises(ValueError, match="at least one filter and one channel per group"):
+        conv_matrix(np.zeros((1, 0, 3)), (0, 5))
