@@ -30,7 +30,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ._sparse import Axis, kron_axes
 from .convolution import weight_array
-from .pooling import avg_pool_matrix, max_pool_selection
+from .pooling import avg_pool_matrix, data_dtype, max_pool_selection
 from .shapes import (
     ConvGeometry,
     avg_pool_geometry,
@@ -42,8 +42,7 @@ from .shapes import (
     pixel_shuffle_output_shape,
     pixel_unshuffle_output_shape,
 )
-
-from .unpooling import interpolate_factors
+from .unpooling import _shuffle_perm, check_unpool_indices, interpolate_factors
 
 __all__ = ["ConvOperator", "IndexOperator", "SeparableOperator", "avg_pool_operator",
            "bed_of_nails_operator", "conv_operator", "conv_transpose_operator",
@@ -193,7 +192,27 @@ class _Correlation:
 
 
 # --------------------------------------------------------------------------- operators
-class ConvOperator(LinearOperator):
+class _SampleOperator(LinearOperator):
+    """A ``LinearOperator`` from flat samples of ``in_shape`` to flat samples of
+    ``out_shape``; subclasses give ``_matmat`` and ``_rmatmat`` (one sample a column)."""
+
+    def __init__(self, in_shape, out_shape, dtype):
+        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        super().__init__(dtype=np.dtype(dtype),
+                         shape=(math.prod(self.out_shape), math.prod(self.in_shape)))
+
+    def _matvec(self, x):
+        return self._matmat(np.reshape(x, (-1, 1))).reshape(-1)
+
+    def _rmatvec(self, y):
+        return self._rmatmat(np.reshape(y, (-1, 1))).reshape(-1)
+
+    def __repr__(self) -> str:
+        return (f"<{self.shape[0]}x{self.shape[1]} {type(self).__name__} {self.in_shape} -> "
+                f"{self.out_shape} with dtype={self.dtype}>")
+
+
+class ConvOperator(_SampleOperator):
     """A convolution-like :class:`~scipy.sparse.linalg.LinearOperator` on flat samples.
 
     Attributes
@@ -207,10 +226,8 @@ class ConvOperator(LinearOperator):
 
     def __init__(self, forward, adjoint, in_shape, out_shape, dtype, geometry):
         self._apply, self._apply_adjoint = forward, adjoint
-        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
         self.geometry = geometry
-        super().__init__(dtype=np.dtype(dtype),
-                         shape=(math.prod(out_shape), math.prod(in_shape)))
+        super().__init__(in_shape, out_shape, dtype)
 
     def _matmat(self, X):
         X = np.asarray(X)
@@ -222,19 +239,9 @@ class ConvOperator(LinearOperator):
         k = Y.shape[1]
         return self._apply_adjoint(Y.T.reshape(k, *self.out_shape)).reshape(k, -1).T
 
-    def _matvec(self, x):
-        return self._matmat(np.reshape(x, (-1, 1))).reshape(-1)
-
-    def _rmatvec(self, y):
-        return self._rmatmat(np.reshape(y, (-1, 1))).reshape(-1)
-
     def _adjoint(self):
         return ConvOperator(self._apply_adjoint, self._apply, self.out_shape,
                             self.in_shape, self.dtype, self.geometry)
-
-    def __repr__(self) -> str:
-        return (f"<{self.shape[0]}x{self.shape[1]} {type(self).__name__} {self.in_shape} -> "
-                f"{self.out_shape} with dtype={self.dtype}>")
 
 
 def conv_operator(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilation=1,
@@ -354,7 +361,7 @@ def conv_transpose_operator(weight: ArrayLike, input_shape, *, stride=1, padding
 
 
 # --------------------------------------------------------------------------- index maps
-class IndexOperator(LinearOperator):
+class IndexOperator(_SampleOperator):
     """``y[i] = x[src[i]]`` (``0`` where ``src[i] < 0``): a 0/1 matrix with at most one 1
     per row, applied by a gather; the adjoint scatter-adds ``y`` back.
 
@@ -371,9 +378,7 @@ class IndexOperator(LinearOperator):
 
     def __init__(self, src: np.ndarray, in_shape, out_shape, dtype=np.float64):
         self.src = np.asarray(src, dtype=np.int64).reshape(-1)
-        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
-        super().__init__(dtype=np.dtype(dtype),
-                         shape=(math.prod(out_shape), math.prod(in_shape)))
+        super().__init__(in_shape, out_shape, dtype)
         self._read = np.where(self.src < 0, self.shape[1], self.src)  # -> an extra zero row
 
     def _matmat(self, X):
@@ -386,12 +391,6 @@ class IndexOperator(LinearOperator):
         out = np.zeros((self.shape[1] + 1, Y.shape[1]), dtype=Y.dtype)
         np.add.at(out, self._read, Y)
         return out[:-1]
-
-    def _matvec(self, x):
-        return self._matmat(np.reshape(x, (-1, 1))).reshape(-1)
-
-    def _rmatvec(self, y):
-        return self._rmatmat(np.reshape(y, (-1, 1))).reshape(-1)
 
 
 def _positions(shape) -> np.ndarray:
@@ -430,9 +429,8 @@ def pixel_shuffle_operator(input_shape, upscale_factor: int) -> IndexOperator:
     out = pixel_shuffle_output_shape(input_shape, upscale_factor)
     *batch, c, h, w = out
     r = upscale_factor
-    pos = _positions(tuple(input_shape)).reshape(*batch, c, r, r, h // r, w // r)
-    nb = len(batch)
-    src = pos.transpose(*range(nb), nb, nb + 3, nb + 1, nb + 4, nb + 2)
+    # The layout of pixel_shuffle_matrix: (c r^2 + i r + j, h, w) -> (c, h r + i, w r + j).
+    src = _shuffle_perm((math.prod(batch) * c, r, r, h // r, w // r), (0, 3, 1, 4, 2))
     return IndexOperator(src, input_shape, out)
 
 
@@ -453,9 +451,8 @@ def pixel_unshuffle_operator(input_shape, downscale_factor: int) -> IndexOperato
     out = pixel_unshuffle_output_shape(input_shape, downscale_factor)
     *batch, c, h, w = tuple(input_shape)
     r = downscale_factor
-    pos = _positions(tuple(input_shape)).reshape(*batch, c, h // r, r, w // r, r)
-    nb = len(batch)
-    src = pos.transpose(*range(nb), nb, nb + 2, nb + 4, nb + 1, nb + 3)
+    # The layout of pixel_unshuffle_matrix: (c, h r + i, w r + j) -> (c r^2 + i r + j, h, w).
+    src = _shuffle_perm((math.prod(batch) * c, h // r, r, w // r, r), (0, 2, 4, 1, 3))
     return IndexOperator(src, input_shape, out)
 
 
@@ -518,13 +515,12 @@ def max_unpool_operator(indices: ArrayLike, kernel_size, *, stride=None, padding
     geo = max_unpool_geometry(idx.shape, kernel_size, stride=stride, padding=padding,
                               output_size=output_size)
     plane = math.prod(geo.out)
-    flat = idx.reshape(geo.channels, -1).astype(np.int64)
-    bad = (flat < 0) | (flat >= plane)
-    if bad.any():
-        raise ValueError(f"indices must lie in [0, {plane}) for an output of spatial size "
-                         f"{geo.out}, got index {int(flat[bad][0])}")
+    flat = idx.reshape(geo.channels, -1)
+    check_unpool_indices(flat, plane, geo.out)  # before the cast: a huge uint64 stays huge
     src = np.full(geo.channels * plane, -1, dtype=np.int64)
-    src[(np.arange(geo.channels)[:, None] * plane + flat).ravel()] = np.arange(flat.size)
+    if plane:  # an empty plane takes any index (torch skips the check too): none is written
+        rows = np.arange(geo.channels)[:, None] * plane + flat.astype(np.int64)
+        src[rows.ravel()] = np.arange(flat.size)
     return IndexOperator(src, geo.in_shape, geo.out_shape)
 
 
@@ -567,8 +563,7 @@ def max_pool_operator(x: ArrayLike, kernel_size, *, stride=None, padding=0, dila
                                 dilation=dilation, ceil_mode=ceil_mode)
     plane = math.prod(x.shape[1:])
     src = np.arange(x.shape[0])[:, None] * plane + idx.reshape(x.shape[0], -1)
-    dtype = x.dtype if x.dtype.kind in "fc" else np.float64
-    return IndexOperator(src, x.shape, idx.shape, dtype)
+    return IndexOperator(src, x.shape, idx.shape, data_dtype(x))
 
 
 # --------------------------------------------------------------------------- separable maps

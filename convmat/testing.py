@@ -98,6 +98,13 @@ def _check_dtype(dtype) -> np.dtype:
     return dt
 
 
+def _lowest_precision(*dtypes) -> np.dtype:
+    """The floating dtype with the largest machine epsilon among ``dtypes`` (others, e.g.
+    integers, are skipped): the precision a comparison of their results can expect."""
+    floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind in "fc"]
+    return max(floats, key=lambda d: np.finfo(d).eps)
+
+
 def _random(rng: np.random.Generator, shape, dtype: np.dtype) -> np.ndarray:
     """Standard normal values; complex ones with unit variance, ``(a + ib) / sqrt(2)``."""
     if dtype.kind == "c":
@@ -126,6 +133,7 @@ def _trials(forward, adjoint, in_shape, out_shape, dtype, trials, rng):
     adjoint = _default_adjoint(forward) if adjoint is None else adjoint
     adj = None
     results = []
+    precision = dt
     for trial in range(int(trials)):
         x = _random(rng, fwd.in_shape, dt)
         ax = fwd(x[None])[0]
@@ -136,17 +144,22 @@ def _trials(forward, adjoint, in_shape, out_shape, dtype, trials, rng):
         ax64, by64 = ax.astype(np.complex128).ravel(), by.astype(np.complex128).ravel()
         x64, y64 = x.astype(np.complex128).ravel(), y.astype(np.complex128).ravel()
         a, b = np.vdot(y64, ax64), np.vdot(by64, x64)
+        precision = _lowest_precision(precision, ax.dtype, by.dtype)
         # |<Ax, y>| is only as large as a random sum: guard against a chance cancellation
         # with its standard deviation ||Ax|| * rms(y) (likewise for the adjoint side).
-        scale = max(abs(a), abs(b),
-                    np.linalg.norm(ax64) * np.linalg.norm(y64) / math.sqrt(max(y64.size, 1)),
-                    np.linalg.norm(by64) * np.linalg.norm(x64) / math.sqrt(max(x64.size, 1)))
-        mismatch = float(abs(a - b) / scale) if scale > 0 else 0.0
+        terms = [abs(a), abs(b),
+                 np.linalg.norm(ax64) * np.linalg.norm(y64) / math.sqrt(max(y64.size, 1)),
+                 np.linalg.norm(by64) * np.linalg.norm(x64) / math.sqrt(max(x64.size, 1))]
+        if not np.isfinite(terms).all():
+            mismatch = math.inf  # a NaN would compare false with any tolerance, and pass
+        else:
+            scale = max(terms)
+            mismatch = float(abs(a - b) / scale) if scale > 0 else 0.0
         if dt.kind == "f" and not (np.iscomplexobj(ax) or np.iscomplexobj(by)):
             a, b = a.real, b.real
         results.append(DotTrial(trial, complex(a) if np.iscomplexobj(a) else float(a),
                                 complex(b) if np.iscomplexobj(b) else float(b), mismatch))
-    return results, fwd.in_shape, fwd.out_shape, dt
+    return results, fwd.in_shape, fwd.out_shape, dt, precision
 
 
 def dottest(forward, adjoint=None, *, in_shape=None, out_shape=None,
@@ -179,7 +192,7 @@ def dottest(forward, adjoint=None, *, in_shape=None, out_shape=None,
     -------
     float
         The largest relative mismatch over the trials (0 for an exact adjoint, up to
-        rounding).
+        rounding; ``inf`` when either map produced a NaN or an infinity).
 
     Notes
     -----
@@ -209,8 +222,7 @@ def dottest(forward, adjoint=None, *, in_shape=None, out_shape=None,
     >>> dottest(C, conv_transpose_matrix(w[..., ::-1], (1, 3)), rng=0) > 0.01
     True
     """
-    results, in_shape, out_shape, dt = _trials(forward, adjoint, in_shape, out_shape, dtype,
-                                               trials, rng)
+    results, *_ = _trials(forward, adjoint, in_shape, out_shape, dtype, trials, rng)
     if verbose:
         for r in results:
             print(f"trial {r.trial}: <A x, y> = {r.forward_inner:.6g}, <x, A^H y> = "
@@ -237,8 +249,10 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     forward, adjoint, in_shape, out_shape, dtype, trials, rng
         As for :func:`dottest`.
     rtol : float, optional
-        Largest relative mismatch allowed; default :func:`default_rtol` of ``dtype``
-        (about 1.5e-8 for float64 and complex128, 3.5e-4 for float32 and complex64).
+        Largest relative mismatch allowed; default :func:`default_rtol` of the lowest
+        precision among ``dtype`` and the dtypes of ``A x`` and ``B y`` (about 1.5e-8 for
+        float64 and complex128, 3.5e-4 for float32 and complex64): a float32 map is only
+        adjoint to float32 rounding, even when probed in float64.
 
     Returns
     -------
@@ -249,7 +263,7 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     ------
     AssertionError
         With both inner products, the mismatch, the tolerance, the trial, the dtype and the
-        shapes of the worst trial.
+        shapes of the worst trial; saying so when a map produced a NaN or an infinity.
 
     Notes
     -----
@@ -268,17 +282,22 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     AssertionError: not adjoint: <A x, y> = -0.1302588588 but <x, B y> = 0.06532526437,
     relative mismatch 1.02 > rtol=1.49e-08 (trial 1 of 3, dtype float64, ...)
     """
-    results, in_shape, out_shape, dt = _trials(forward, adjoint, in_shape, out_shape, dtype,
-                                               trials, rng)
-    tol = default_rtol(dt) if rtol is None else float(rtol)
+    results, in_shape, out_shape, dt, precision = _trials(forward, adjoint, in_shape,
+                                                          out_shape, dtype, trials, rng)
+    tol = default_rtol(precision) if rtol is None else float(rtol)
     worst = max(results, key=lambda r: r.mismatch)
+    where = (f"trial {worst.trial + 1} of {len(results)}, dtype {dt}"
+             + ("" if precision == dt else f" (results in {precision})")
+             + f", x of shape {in_shape} -> y of shape {out_shape}")
+    if worst.mismatch == math.inf:
+        raise AssertionError(
+            f"not adjoint: NaN or inf produced, <A x, y> = {worst.forward_inner:.10g} and "
+            f"<x, B y> = {worst.adjoint_inner:.10g} ({where})")
     if not worst.mismatch <= tol:
         raise AssertionError(
             f"not adjoint: <A x, y> = {worst.forward_inner:.10g} but <x, B y> = "
             f"{worst.adjoint_inner:.10g}, relative mismatch {worst.mismatch:.3g} > "
-            f"rtol={tol:.3g} (trial {worst.trial + 1} of {len(results)}, dtype {dt}, "
-            f"x of shape {in_shape} -> y of shape {out_shape})"
-        )
+            f"rtol={tol:.3g} ({where})")
     return worst.mismatch
 
 
@@ -360,7 +379,6 @@ def colour_columns(pattern, in_shape=None) -> np.ndarray:
     m, n = P.shape
     in_shape = (n,) if in_shape is None else _check_size(in_shape, n, "in_shape", "pattern")
     coords = np.array(np.unravel_index(np.arange(n), in_shape), dtype=np.int64)
-    entry_coords = coords[:, P.indices]
     spans = np.ones(len(in_shape), dtype=np.int64)
     for axis, a in enumerate(coords[:, P.indices]):
         extent = _segment_max(a, P.indptr, 0) + _segment_max(-a, P.indptr, 0)  # max - min
@@ -440,7 +458,10 @@ def materialize(f, in_shape, *, pattern=None, receptive_field=None, out_shape=No
         and dilation ``d`` it is ``d (k - 1) + 1``; for a transposed one with stride ``s``,
         ``ceil((d (k - 1) + 1) / s)``. It must not wrap around (circular padding needs a
         ``pattern``). Each colour takes two probes: ones, and the rank of each input
-        within its colour, whose ratio tells which input an output saw.
+        within its colour, whose ratio tells which input an output saw; the check probe
+        (see ``check``) always runs, since a ratio can name a valid rank by chance when a
+        field too small lets an output mix inputs probed together. ``ValueError`` when it
+        is too small.
     out_shape : tuple of int, optional
         Checked against ``f``'s output.
     dtype : dtype
@@ -452,7 +473,7 @@ def materialize(f, in_shape, *, pattern=None, receptive_field=None, out_shape=No
         this catches a ``pattern`` or ``receptive_field`` that misses entries in a way the
         probes themselves cannot show (an output that sums several inputs of one colour),
         and a function that is not linear. ``ValueError`` when they differ by more than
-        :func:`default_rtol` of the result's dtype.
+        :func:`default_rtol` of the result's dtype. Always on with a ``receptive_field``.
     return_probes : bool
         Also return the number of probes, i.e. of inputs ``f`` was applied to.
 
@@ -463,7 +484,8 @@ def materialize(f, in_shape, *, pattern=None, receptive_field=None, out_shape=No
         structure exactly (entries ``f`` gives as 0 are kept); otherwise the non-zeros.
     int
         The number of probes, with ``return_probes``: the number of colours with a
-        ``pattern``, twice the number of colours with a ``receptive_field``, ``n`` without.
+        ``pattern``, twice the number of colours plus one with a ``receptive_field``,
+        ``n`` without; plus one for ``check``, if not already counted.
 
     Notes
     -----
@@ -476,7 +498,7 @@ def materialize(f, in_shape, *, pattern=None, receptive_field=None, out_shape=No
     Examples
     --------
     The seed's 3-tap filter over 5 inputs (zero padding 1): naively 5 probes, 3 with its
-    pattern, 6 with a receptive field of 3:
+    pattern, 7 with a receptive field of 3 (two per colour and the check):
 
     >>> import numpy as np
     >>> from convmat import conv_matrix
@@ -493,7 +515,7 @@ def materialize(f, in_shape, *, pattern=None, receptive_field=None, out_shape=No
     >>> materialize(f, (1, 5), pattern=C, return_probes=True)[1]
     3
     >>> materialize(f, (1, 5), receptive_field=3, return_probes=True)[1]
-    6
+    7
     """
     in_shape = as_shape(in_shape)
     n = math.prod(in_shape)
@@ -505,28 +527,33 @@ def materialize(f, in_shape, *, pattern=None, receptive_field=None, out_shape=No
         A, probes = _by_pattern(fmap, _as_pattern(pattern), in_shape, dt)
     elif receptive_field is not None:
         A, probes = _by_receptive_field(fmap, in_shape, receptive_field, dt)
+        _check_probe(fmap, A, in_shape, dt, f"receptive_field={receptive_field!r} is too "
+                     f"small (pass a larger one or a pattern), or f is not linear")
+        probes += 1
+        check = False
     else:
         A, probes = _naive(fmap, n, dt)
     if check:
-        _check_probe(fmap, A, in_shape, dt)
+        _check_probe(fmap, A, in_shape, dt, "f is not linear, or it reaches outside the "
+                     "pattern given")
         probes += 1
     return (A, probes) if return_probes else A
 
 
-def _check_probe(fmap: _Map, A: csr_array, in_shape, dt) -> None:
+def _check_probe(fmap: _Map, A: csr_array, in_shape, dt, suspect: str) -> None:
     z = _random(np.random.default_rng(0), (1, *in_shape), dt).reshape(1, -1)
     got = _probe(fmap, z)[0]
     want = A @ z[0]
-    # Rounding of f's own sums, bounded by |A| |z|.
+    # Rounding of f's own sums, bounded by |A| |z|, in f's precision (a float32 map
+    # probed in float64 rounds as float32).
     bound = abs(A) @ np.abs(z[0])
-    tol = default_rtol(np.result_type(got.dtype, A.dtype, dt))
+    tol = default_rtol(_lowest_precision(got.dtype, A.dtype, dt))
     bad = np.abs(got - want) > tol * (bound + np.abs(got))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"the check probe disagrees with the recovered matrix at output {i} "
-            f"(f gives {got[i]:.6g}, the matrix {want[i]:.6g}): f is not linear, or it "
-            f"reaches outside the pattern / receptive_field given")
+            f"(f gives {got[i]:.6g}, the matrix {want[i]:.6g}): {suspect}")
 
 
 def _canonical(rows, cols, vals, shape) -> csr_array:
@@ -613,16 +640,24 @@ def _by_receptive_field(fmap: _Map, in_shape, receptive_field, dt) -> tuple[csr_
         ones = _probe(fmap, _colour_probes(colour, start, stop, n, dt))
         ranks = _probe(fmap, _colour_probes(colour, start, stop, n, dt, weights=rank + 1.0))
         m = ones.shape[1]
+        # One input per output and colour gives ranks == 0 wherever ones == 0; inputs
+        # probed together can cancel in ones, not in ranks.
+        cancelled = (ones == 0) & (ranks != 0)
         k, i = np.nonzero(ones)
         ratio = ranks[k, i] / ones[k, i]
         pick = np.rint(ratio.real).astype(np.int64)
         c = k + start
         bad = (np.abs(ratio - pick) > 0.25) | (pick < 1) | (pick > counts[c])
-        if bad.any():
-            j = int(np.flatnonzero(bad)[0])
+        if bad.any() or cancelled.any():
+            if bad.any():
+                j = int(np.flatnonzero(bad)[0])
+                out, col = i[j], c[j]
+            else:
+                kk, out = np.argwhere(cancelled)[0]
+                col = kk + start
             raise ValueError(
-                f"receptive_field={receptive_field!r} is too small: output {i[j]} mixes "
-                f"several inputs probed together (colour {c[j]}); pass a larger one or a "
+                f"receptive_field={receptive_field!r} is too small: output {out} mixes "
+                f"several inputs probed together (colour {col}); pass a larger one or a "
                 f"pattern")
         rows.append(i), cols.append(order[starts[c] + pick - 1]), vals.append(ones[k, i])
     vals = np.concatenate(vals) if vals else np.zeros(0, dt)

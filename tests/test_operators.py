@@ -188,6 +188,8 @@ def _index_cases():
         ("max_unpool", max_unpool_operator(idx, 2, output_size=(7, 6)),
          max_unpool_matrix(idx, 2, output_size=(7, 6))),
         ("max_unpool_dup", max_unpool_operator(dup, 2), max_unpool_matrix(dup, 2)),
+        ("max_unpool_uint64", max_unpool_operator(idx.astype(np.uint64), 2, output_size=(7, 6)),
+         max_unpool_matrix(idx.astype(np.uint64), 2, output_size=(7, 6))),
         ("max_pool", max_pool_operator(x, 3, stride=2, padding=1),
          max_pool_selection(x, 3, stride=2, padding=1)[0]),
         ("max_pool_dilated", max_pool_operator(x[:, :, :5], (2, 2), dilation=2, stride=1),
@@ -215,6 +217,46 @@ def test_index_operator_arguments_are_checked():
         max_unpool_operator(np.array([[0.0, 1.0]]), 2)
     with pytest.raises(ValueError, match="offset"):
         bed_of_nails_operator((1, 3), 2, offset=2)
+
+
+def test_max_unpool_to_an_empty_plane_checks_no_index():
+    # torch: max_unpool1d(zeros(1, 2, 1), zeros(1, 2, 1, long), 3, stride=3, padding=1,
+    # output_size=(0,)) has shape (1, 2, 0): nothing to write, nothing checked.
+    idx = np.array([[0], [0]])
+    kw = dict(stride=3, padding=1, output_size=(0,))
+    U = max_unpool_operator(idx, 3, **kw)
+    assert U.shape == (0, 2) == max_unpool_matrix(idx, 3, **kw).shape
+    assert (U @ np.ones(2)).shape == (0,)
+    np.testing.assert_array_equal(U.H @ np.zeros(0), np.zeros(2))
+    # An output to write to: both refuse the same index with the same message.
+    for build in (max_unpool_operator, max_unpool_matrix):
+        with pytest.raises(ValueError, match=r"indices must lie in \[0, 4\) .* found index -1"):
+            build(np.array([[1, -1]]), 2)
+        with pytest.raises(ValueError, match=r"found index 18446744073709551615"):
+            build(np.array([[1, 2**64 - 1]], dtype=np.uint64), 2)
+
+
+@needs_torch
+def test_max_unpool_operator_with_empty_output_matches_torch():
+    idx = np.array([[0], [0]])
+    kw = dict(stride=3, padding=1, output_size=(0,))
+    ref = F.max_unpool1d(torch.zeros(1, 2, 1, dtype=torch.float64),
+                         torch.from_numpy(idx)[None], 3, **kw)
+    assert max_unpool_operator(idx, 3, **kw).shape == (ref[0].numel(), idx.size)
+
+
+def test_max_pool_operator_of_float16_has_the_matrix_dtype():
+    # scipy.sparse has no float16: the selection matrix is float32, and so is the operator.
+    x = np.array([[1.0, 5.0, 2.0, 0.0]], dtype=np.float16)
+    S, _ = max_pool_selection(x, 2)
+    M = max_pool_operator(x, 2)
+    assert S.dtype == M.dtype == np.float32
+    assert max_pool_operator(x.astype(np.int64), 2).dtype == np.float64
+
+
+def test_index_operator_repr_names_its_shapes():
+    P = pixel_shuffle_operator((4, 1, 2), 2)
+    assert repr(P) == "<8x8 IndexOperator (4, 1, 2) -> (1, 2, 4) with dtype=float64>"
 
 
 # --------------------------------------------------------------------------- separable maps

@@ -188,6 +188,32 @@ def test_a_small_local_mistake_is_caught_in_a_large_map():
     assert 1e-6 < mismatch < 1e-1
 
 
+def test_a_map_that_produces_nan_or_inf_fails():
+    # NaN compares false with everything: it must not pass as a perfect adjoint.
+    assert dottest(lambda x: x * np.nan, lambda y: y, in_shape=(3,), rng=0) == np.inf
+    assert dottest(lambda x: x, lambda y: y * np.nan, in_shape=(3,), rng=0) == np.inf
+    assert dottest(lambda x: x * np.inf, lambda y: y * np.inf, in_shape=(3,), rng=0) == np.inf
+    with pytest.raises(AssertionError, match="NaN or inf"):
+        assert_adjoint(np.full((2, 2), np.nan), rng=0)
+    with pytest.raises(AssertionError, match="NaN or inf"):
+        assert_adjoint(np.eye(2), np.array([[1.0, np.inf], [0.0, 1.0]]), rng=0)
+
+
+def test_default_rtol_follows_the_precision_of_the_map():
+    # A float32 map is adjoint to float32 rounding only, whatever the probes' dtype.
+    A = np.random.default_rng(5).standard_normal((300, 200)).astype(np.float32)
+    f = lambda x: A @ x.astype(np.float32)
+    g = lambda y: A.T @ y.astype(np.float32)
+    assert assert_adjoint(f, g, in_shape=(200,), rng=0) <= default_rtol(np.float32)
+    # ... and a 1 % error is still caught at that tolerance.
+    with pytest.raises(AssertionError, match="rtol=0.000345"):
+        assert_adjoint(f, lambda y: 1.01 * g(y), in_shape=(200,), rng=0)
+    # Only the lowest precision counts: a float64 map with float32 probes keeps float32's.
+    B = A.astype(np.float64)
+    assert_adjoint(lambda x: B @ x, lambda y: B.T @ y, in_shape=(200,), dtype=np.float32,
+                   rng=0)
+
+
 # --------------------------------------------------------------------------- the report
 def test_assertion_message_reports_everything():
     A = np.array([[1.0, 2.0], [0.0, 3.0], [1.0, 1.0]])
@@ -278,7 +304,7 @@ def test_receptive_field_probing_of_torch_conv_transpose():
                                      **kw)[0].numpy()
     # An output of a stride-2, 4-tap transposed convolution sees 4 / 2 = 2 inputs per axis.
     A, probes = materialize(f, shape, receptive_field=2, return_probes=True)
-    assert probes == 2 * (2 * 2 * 2)
+    assert probes == 2 * (2 * 2 * 2) + 1  # ones and ranks per colour, one check probe
     T = conv_transpose_matrix(w, shape, **kw)
     np.testing.assert_array_equal(A.toarray(), T.toarray())
     with pytest.raises(ValueError, match="receptive_field=1 is too small"):
@@ -290,8 +316,25 @@ def test_receptive_field_per_axis_with_channels_apart():
     w = np.random.default_rng(11).standard_normal((3, 1, 3))
     C = conv_matrix(w, (3, 12), padding=1, groups=3)
     A, probes = materialize(C, (3, 12), receptive_field=(1, 3), return_probes=True)
-    assert probes == 2 * 3
+    assert probes == 2 * 3 + 1
     np.testing.assert_array_equal(A.toarray(), C.toarray())
+
+
+@pytest.mark.parametrize("f, true_row", [
+    (lambda x: np.array([x[0, 0] + x[0, 2]]), [1.0, 0.0, 1.0]),  # ranks 1 + 3 = 2 * (1 + 1)
+    (lambda x: np.array([x[0, 0] - x[0, 2]]), [1.0, 0.0, -1.0]),  # ones probe gives 0
+    (lambda x: np.array([x[0, 0] + 2 * x[0, 1] - x[0, 2]]), [1.0, 2.0, -1.0]),
+], ids=["sum", "difference", "three"])
+def test_receptive_field_too_small_is_refused(f, true_row):
+    # Every input of one output probed together: the ratio of the two probes can be a
+    # valid rank by chance, or the ones probe can cancel to 0.
+    with pytest.raises(ValueError, match="receptive_field=1 is too small"):
+        materialize(f, (1, 3), receptive_field=1)
+    with pytest.raises(ValueError, match="receptive_field=1 is too small"):
+        materialize(f, (1, 3), receptive_field=1, check=True)
+    A, probes = materialize(f, (1, 3), receptive_field=3, return_probes=True)
+    np.testing.assert_array_equal(A.toarray(), [true_row])
+    assert probes == 2 * 3 + 1
 
 
 def test_circular_padding_needs_the_greedy_colouring():
@@ -332,6 +375,13 @@ def test_materialize_float32_and_complex_maps():
     w32 = rng.standard_normal((2, 1, 3)).astype(np.float32)
     C32 = conv_matrix(w32, (1, 9))
     A = materialize(lambda x: C32 @ x.ravel(), (1, 9), pattern=C32, dtype=np.float32)
+    assert A.dtype == np.float32
+    _assert_same_csr(A, C32)
+    # A float32 map probed in float64: its check probe agrees to float32 rounding only.
+    w32 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    C32 = conv_matrix(w32, (3, 30, 30), padding=1)
+    A = materialize(lambda x: C32 @ x.ravel().astype(np.float32), (3, 30, 30),
+                    receptive_field=3)
     assert A.dtype == np.float32
     _assert_same_csr(A, C32)
     wc = rng.standard_normal((2, 2, 3)) + 1j * rng.standard_normal((2, 2, 3))
