@@ -30,6 +30,7 @@ from .operators import (
 from .spectral import conv_operator_norm, conv_singular_values
 from .pooling import avg_pool_matrix, max_pool_selection
 from .shapes import (
+    avg_pool_output_shape,
     bed_of_nails_output_shape,
     conv_output_shape,
     conv_transpose_output_shape,
@@ -75,6 +76,7 @@ __all__ = [
     "get_max_entries",
     "set_max_entries",
     "avg_pool_matrix",
+    "avg_pool_output_shape",
     "bed_of_nails_matrix",
     "bed_of_nails_output_shape",
     "interpolate_matrix",

@@ -12,6 +12,7 @@ its value, with the output each row computes.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -60,6 +61,15 @@ def _numbers(text: str) -> np.ndarray:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers like 1,2,3, got {text!r}") from None
+
+
+def _finite_numbers(text: str) -> np.ndarray:
+    """Filter values: a NaN or infinite weight makes every entry it touches meaningless."""
+    values = _numbers(text)
+    if not np.isfinite(values).all():
+        raise argparse.ArgumentTypeError(
+            f"expected finite numbers like 1,-2,0.5 (no nan or inf), got {text!r}")
+    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--names", default=None, metavar="NAMES",
                       help="filter tap names, one letter each (xyz) or comma-separated "
                            "(default: xyz for a 3-tap filter)")
-    show.add_argument("--weight", type=_numbers, default=None, metavar="W1,W2,...",
+    show.add_argument("--weight", type=_finite_numbers, default=None, metavar="W1,W2,...",
                       help="conv: print these filter values instead of tap names")
     show.add_argument("--values", type=_numbers, default=None, metavar="V1,V2,...",
                       help="maxpool/maxunpool: the input map, flattened (default: the "
@@ -168,7 +178,7 @@ def _one(value, n, name):
     return tuple(value)
 
 
-def _tap_names(n, spec):
+def _parse_names(n, spec):
     if spec is None:
         return "xyz" if n == 3 else None
     names = spec.split(",") if "," in spec else list(spec)
@@ -201,13 +211,15 @@ def format_matrix(grid, col_names=None, row_names=None, row_text=None) -> str:
 
 
 def _value_grid(A):
-    from .plot import _label_grid
+    from .plot import label_grid
 
-    return _label_grid(A.tocsr(), None)
+    return label_grid(A.tocsr(), None)
 
 
-def _check_printable(shape):
-    n_rows, n_cols = shape
+def _check_printable(out_shape, in_shape):
+    """Refuse, from the sample shapes alone, a matrix too big to print: the check comes
+    before anything is built, so a huge ``--input`` costs nothing."""
+    n_rows, n_cols = math.prod(out_shape), math.prod(in_shape)
     if n_cols > MAX_COLUMNS or n_rows > MAX_ROWS:
         raise UsageError(
             f"the matrix is {n_rows}x{n_cols}, too big to print (at most {MAX_ROWS} rows and "
@@ -241,31 +253,30 @@ def _show_conv(args):
     if args.transpose:
         wshape = (args.channels, args.out_channels // args.groups, *kernel)
         kw["output_padding"] = _one(args.output_padding, n, "output_padding")
-        taps = conv_transpose_taps(wshape, in_shape, **kw)
         out_shape = conv_transpose_output_shape(wshape, in_shape, **kw)
+        _check_printable(out_shape, in_shape)
+        taps = conv_transpose_taps(wshape, in_shape, **kw)
     else:
         if args.output_padding != (0,):
             raise UsageError("--output-padding applies to a transposed conv only "
                              "(add --transpose)")
         wshape = (args.out_channels, args.channels // args.groups, *kernel)
-        taps = conv_taps(wshape, in_shape, **kw)
         out_shape = conv_output_shape(wshape, in_shape, **kw)
-    _check_printable(taps.shape)
-    n_w = int(np.prod(wshape))
-    from .plot import _label_grid, _structure
+        _check_printable(out_shape, in_shape)
+        taps = conv_taps(wshape, in_shape, **kw)
+    n_w = math.prod(wshape)
+    from .plot import default_tap_names, label_grid, tap_grid, tap_structure
 
-    A = _structure(taps)
     if args.weight is not None:
         if args.weight.size != n_w:
             raise UsageError(f"--weight must give {n_w} values for a weight of shape "
                              f"{wshape}, got {args.weight.size}")
-        grid = _label_grid(A, [_num(v) for v in _entry_values(taps, args.weight)])
+        A = tap_structure(taps)
+        grid = label_grid(A, [_num(v) for v in _entry_values(taps, args.weight)])
         filt = "[" + ", ".join(_num(v) for v in args.weight) + "]"
     else:
-        from .plot import _tap_names as default_names
-
-        names = default_names(wshape, _tap_names(n_w, args.names))
-        grid = _label_grid(A, taps.tap_labels(names))
+        names = default_tap_names(wshape, _parse_names(n_w, args.names))
+        A, grid = tap_grid(taps, names)
         filt = ("[" + ", ".join(names) + "]" if names is not None and n_w <= 9
                 else "w, taps by index")
 
@@ -285,9 +296,9 @@ def _show_conv(args):
     in_names = _input_names(in_shape)
     row_text = None
     if in_names is not None and args.weight is None:
-        from .plot import _row_products
+        from .plot import row_products
 
-        row_text = _row_products(grid, in_names)
+        row_text = row_products(grid, in_names)
     lines += ["", format_matrix(grid, col_names=in_names, row_text=row_text)]
     if in_names is None:
         lines.append(f"\ncolumns: input positions of {in_shape}, rows: output positions of "
@@ -301,9 +312,9 @@ def _entry_values(taps, weight):
 
 
 def _num(v) -> str:
-    from .plot import _fmt
+    from .plot import format_value
 
-    return _fmt(v)
+    return format_value(v)
 
 
 def _arg(v):
@@ -347,14 +358,27 @@ def _map_text(x, title):
 
 def _show_max(args):
     from .pooling import max_pool_selection
+    from .shapes import max_unpool_output_shape, pool_output_shape
 
+    in_shape = (args.channels, *(args.input or (4, 4)))
+    kernel, kw = _pool_kw(args, len(in_shape) - 1)
+    pooled_shape = pool_output_shape(in_shape, kernel, **kw)
+    ukw = {k: v for k, v in kw.items() if k != "dilation"}
+    if args.op == "maxpool":
+        _check_printable(pooled_shape, in_shape)
+    else:
+        if np.any(np.asarray(kw.get("dilation", 1)) != 1):
+            raise UsageError("--dilation is not an argument of max unpooling")
+        _check_printable(max_unpool_output_shape(pooled_shape, kernel, **ukw), pooled_shape)
+        n_in = math.prod(in_shape)
+        if n_in > MAX_ROWS:  # the input map is printed too, and pooled first
+            raise UsageError(f"the input map holds {n_in} values, too many to print (at "
+                             f"most {MAX_ROWS}); choose a smaller --input")
     x = _pool_input(args, (4, 4))
-    kernel, kw = _pool_kw(args, x.ndim - 1)
     S, idx = max_pool_selection(x, kernel, **kw)
     pooled = (S @ x.ravel()).reshape(idx.shape)
     head = [_map_text(x, "input x"), ""]
     if args.op == "maxpool":
-        _check_printable(S.shape)
         return "\n".join(head + [
             f"max pooling, kernel {kernel}, {_kw_text(kw)}: the selection matrix S "
             f"({S.shape[0]}x{S.shape[1]}), one 1 per row at the window's maximum", "",
@@ -362,11 +386,7 @@ def _show_max(args):
             _map_text(pooled, "S @ x"), _map_text(np.asarray(idx), "indices")])
     from .unpooling import max_unpool_matrix
 
-    ukw = {k: v for k, v in kw.items() if k != "dilation"}
-    if np.any(np.asarray(kw.get("dilation", 1)) != 1):
-        raise UsageError("--dilation is not an argument of max unpooling")
     U = max_unpool_matrix(idx, kernel, **ukw)
-    _check_printable(U.shape)
     return "\n".join(head + [
         _map_text(np.asarray(idx), "indices of its max pooling"), "",
         f"max unpooling, kernel {kernel}, {_kw_text(ukw)}: each pooled value goes back to "
@@ -380,12 +400,13 @@ def _kw_text(kw):
 
 def _show_avgpool(args):
     from .pooling import avg_pool_matrix
+    from .shapes import avg_pool_output_shape
 
     size = args.input or (4, 4)
     shape = (args.channels, *size)
     kernel, kw = _pool_kw(args, len(size), with_dilation=False)
+    _check_printable(avg_pool_output_shape(shape, kernel, **kw), shape)
     P = avg_pool_matrix(shape, kernel, **kw)
-    _check_printable(P.shape)
     return "\n".join([
         f"average pooling of {shape}, kernel {kernel}, {_kw_text(kw)}: "
         f"{P.shape[0]}x{P.shape[1]}", "", format_matrix(_value_grid(P))])
@@ -396,17 +417,21 @@ def _show_unpool(args):
     shape = (args.channels, *size)
     scale = _one(args.scale, len(size), "scale")
     if args.op == "bed-of-nails":
+        from .shapes import bed_of_nails_output_shape
         from .unpooling import bed_of_nails_matrix
 
-        A = bed_of_nails_matrix(shape, scale, offset=_one(args.offset, len(size), "offset"))
+        offset = _one(args.offset, len(size), "offset")
+        _check_printable(bed_of_nails_output_shape(shape, scale, offset=offset), shape)
+        A = bed_of_nails_matrix(shape, scale, offset=offset)
         what = "bed of nails: each value at one corner of its block, zeros elsewhere"
     else:
+        from .shapes import interpolate_output_shape
         from .unpooling import interpolate_matrix
 
         mode = "nearest" if args.op == "nearest" else args.mode
+        _check_printable(interpolate_output_shape(shape, scale_factor=scale, mode=mode), shape)
         A = interpolate_matrix(shape, scale_factor=scale, mode=mode)
         what = f"interpolate, mode {mode!r}"
-    _check_printable(A.shape)
     return "\n".join([f"{what}; input {shape}, scale {scale}: {A.shape[0]}x{A.shape[1]}",
                       "", format_matrix(_value_grid(A))])
 
@@ -535,14 +560,14 @@ def _fig_coverage(ndim):
     def make():
         import matplotlib.pyplot as plt
 
-        from .plot import _suptitle, plot_coverage
+        from .plot import plot_coverage, suptitle
 
         size = (5,) if ndim == 1 else (4, 4)
         figsize = (11, 3.8) if ndim == 1 else (11, 6.6)
         fig, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
         for ax, k in zip(axes, (3, 4)):
             plot_coverage(k, size, 2, ax=ax)
-        _suptitle(fig, f"Coverage of conv_transpose at stride 2 ({ndim}-D): kernel 3 "
+        suptitle(fig, f"Coverage of conv_transpose at stride 2 ({ndim}-D): kernel 3 "
                        "(not a multiple of 2) against kernel 4 (a multiple of 2)")
         return fig
     return make

@@ -9,6 +9,11 @@ Small matrices are drawn cell by cell, each stored entry labelled by what it hol
 filter tap such as ``x``, ``y``, ``z`` of the seed article, or its value); large ones as a
 sparsity pattern. Lines separate the channel blocks, and for 2-D and 3-D inputs the
 image-row blocks, of the C-order flattening ``(C, *spatial)``.
+
+The few helpers without an underscore that are not in ``__all__`` (:func:`tap_grid`,
+:func:`label_grid`, :func:`default_tap_names`, :func:`row_products`,
+:func:`format_value`, :func:`suptitle`) are shared with the command line, which prints
+the same labelled matrices as text; they are internal, not part of convmat's API.
 """
 
 from __future__ import annotations
@@ -73,7 +78,7 @@ def _new_axes_row(ax, n, size, width_ratios=None):
     return fig, list(np.ravel(axes))
 
 
-def _suptitle(fig, text, fontsize=12):
+def suptitle(fig, text, fontsize=12):
     """A figure title, wrapped to the figure's width so that no word is cut off."""
     import textwrap
 
@@ -86,9 +91,10 @@ def _dims(shape) -> str:
     return "\u00d7".join(str(int(s)) for s in shape)
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
+    """A matrix entry or map value as short text: ``2``, ``0.333``, ``nan``, ``-inf``."""
     value = float(value)
-    if value == int(value) and abs(value) < 1e6:
+    if np.isfinite(value) and value == int(value) and abs(value) < 1e6:
         return str(int(value))
     return f"{value:.3g}"
 
@@ -155,12 +161,12 @@ def _axis_caption(kind, shape):
     return f"{kind} position, flattened {names} = ({', '.join(map(str, shape))})"
 
 
-def _label_grid(A, labels):
+def label_grid(A, labels):
     """A dense grid of strings (``""`` for no entry) from per-entry or grid labels."""
     grid = np.full(A.shape, "", dtype=object)
     if labels is None:
         rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-        grid[rows, A.indices] = [_fmt(v) for v in A.data]
+        grid[rows, A.indices] = [format_value(v) for v in A.data]
         return grid
     if isinstance(labels, np.ndarray) and labels.ndim == 2:
         if labels.shape != A.shape:
@@ -280,11 +286,11 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
     ax = _new_axes(ax, size)
 
     if annotate:
-        _draw_cells(ax, _label_grid(A, labels))
+        _draw_cells(ax, label_grid(A, labels))
     else:
         colours = None
         if labels is not None:
-            grid = _label_grid(A, labels)
+            grid = label_grid(A, labels)
             cats = _categories(grid)
             rows = np.repeat(np.arange(n_rows), np.diff(A.indptr))
             colours = [cats[lab] for lab in grid[rows, A.indices]]
@@ -344,13 +350,22 @@ def _set_ticks(axis, n, shape, names, annotate):
     axis.set_tick_params(length=0 if annotate else 3.5)
 
 
-def _structure(taps: TapPattern):
+def tap_structure(taps: TapPattern):
+    """The sparsity pattern of a ``TapPattern`` as a 0/1 ``csr_array``."""
     from scipy.sparse import csr_array
 
     return csr_array((np.ones(taps.nnz), taps.indices, taps.indptr), shape=taps.shape)
 
 
-def _row_products(grid, in_names):
+def tap_grid(taps: TapPattern, names=None):
+    """``(A, grid)``: the pattern of a convolution and each stored entry's tap label
+    (``names``, else :func:`default_tap_names`), as :func:`plot_taps` and
+    ``convmat show conv`` draw them."""
+    A = tap_structure(taps)
+    return A, label_grid(A, taps.tap_labels(default_tap_names(taps.weight_shape, names)))
+
+
+def row_products(grid, in_names):
     """``az+bx``: each row's output as the sum of input name times tap name."""
     texts = []
     for row in grid:
@@ -362,7 +377,9 @@ def _row_products(grid, in_names):
     return texts
 
 
-def _tap_names(weight_shape, names):
+def default_tap_names(weight_shape, names):
+    """``names``, or the default names of a weight's taps (``xyz`` for the seed's filter,
+    ``w[i,j]`` by kernel position for a single filter, else ``None``: by index)."""
     if names is not None:
         return names
     if int(np.prod(weight_shape)) == 3:
@@ -410,8 +427,7 @@ def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
     if not isinstance(taps, TapPattern):
         raise TypeError(f"taps must be a TapPattern (from conv_taps), got "
                         f"{type(taps).__name__}")
-    A = _structure(taps)
-    grid = _label_grid(A, taps.tap_labels(_tap_names(taps.weight_shape, names)))
+    A, grid = tap_grid(taps, names)
     if transpose:
         A, grid = A.T.tocsr(), grid.T
     if products is None:
@@ -421,7 +437,7 @@ def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
         if in_names is None:
             in_names = _position_names(in_shape, A.shape[1])
             in_names = [f"in[{n}]" for n in in_names]
-        row_text = _row_products(grid, list(in_names))
+        row_text = row_products(grid, list(in_names))
     if title is None:
         what = "C\u1d40" if transpose else "C"
         title = f"{what}: {A.shape[0]}\u00d7{A.shape[1]}, entries labelled by filter tap"
@@ -528,7 +544,7 @@ def plot_stride_comparison(weight, input_shape, *, strides=(1, 2), transpose=Fal
         kernel = _dims(wshape[2:])
         title = (f"{op}, kernel {kernel}, padding {_fmt_arg(padding)}: the same filter at "
                  f"stride {' and '.join(_fmt_arg(s) for s in strides)}")
-    _suptitle(fig, title)
+    suptitle(fig, title)
     return fig
 
 
@@ -590,7 +606,7 @@ def plot_transpose_pair(weight, input_shape, *, stride=1, padding=0, dilation=1,
     if title is None:
         title = (f"A convolution and its transpose: kernel {_dims(wshape[2:])}, "
                  f"{_describe(stride, padding, dilation)}")
-    _suptitle(fig, title)
+    suptitle(fig, title)
     return fig
 
 
@@ -630,11 +646,10 @@ def coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=1,
     """
     kernel, size = _kernel_of(weight_or_kernel, input_shape)
     ones = np.ones((1, 1, *kernel))
-    T = conv_transpose_matrix(ones, (1, *size), stride=stride, padding=padding,
-                              dilation=dilation, output_padding=output_padding)
-    out = conv_transpose_output_shape(ones.shape, (1, *size), stride=stride,
-                                      padding=padding, dilation=dilation,
-                                      output_padding=output_padding)
+    kw = dict(stride=stride, padding=padding, dilation=dilation, output_padding=output_padding)
+    # T.shape holds only the output's size; its spatial shape comes from the arithmetic.
+    out = conv_transpose_output_shape(ones.shape, (1, *size), **kw)
+    T = conv_transpose_matrix(ones, (1, *size), **kw)
     return (T @ np.ones(T.shape[1])).reshape(out[1:])
 
 
@@ -715,7 +730,7 @@ def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=
             ax.set_xticks(np.arange(counts.shape[1]))
             ax.set_yticks(np.arange(counts.shape[0]))
             for (r, c), v in np.ndenumerate(counts):
-                ax.text(c, r, _fmt(v), ha="center", va="center",
+                ax.text(c, r, format_value(v), ha="center", va="center",
                         fontsize=8 if max(counts.shape) > 12 else 10,
                         color="white" if v / top > 0.6 else "black")
         else:
@@ -786,7 +801,7 @@ def _draw_map(ax, m, ids, highlight, annotate, vmin, vmax, block):
             strong = highlight is None or highlight[r, c]
             # white on the darkest blues, where black would be hard to read
             dark = ids is None and (v - vmin) / span > 0.7
-            ax.text(c, r, _fmt(v), ha="center", va="center", fontsize=size,
+            ax.text(c, r, format_value(v), ha="center", va="center", fontsize=size,
                     fontweight="bold" if highlight is not None and strong else "normal",
                     color="white" if dark else "black" if strong else "0.45")
 
@@ -857,5 +872,5 @@ def plot_before_after(before, after, *, op=None, before_title=None, after_title=
     if title is None:
         title = f"{op}: {_dims(b.shape)} \u2192 {_dims(a.shape)}" if op else \
             f"{_dims(b.shape)} \u2192 {_dims(a.shape)}"
-    _suptitle(fig, title)
+    suptitle(fig, title)
     return fig

@@ -34,26 +34,50 @@ def data_dtype(x: np.ndarray, name: str = "x") -> np.dtype:
     return np.dtype(np.float32) if x.dtype.itemsize < 4 else x.dtype
 
 
-def window_taps(win: Window) -> tuple[np.ndarray, np.ndarray | None]:
-    """Flat in-plane position of every (window, tap) pair, shape ``(n_out, n_taps)``.
+def window_taps(win: Window, box=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flat in-plane position of every (window, tap) pair, shape ``(n_windows, n_taps)``.
 
+    ``box`` (one ``(start, stop)`` per dimension, default: all) picks a block of windows.
     Windows and taps are both in C order over the spatial dimensions. The second array
     marks the taps inside the input (``None`` when all are); outside ones hold 0.
     """
     n = win.ndim
+    box = [(0, o) for o in win.out] if box is None else box
     plane = np.cumprod((1,) + win.size[:0:-1])[::-1]  # C-order strides of one plane
     flat = np.zeros((1,) * (2 * n), dtype=np.int64)
     valid = np.ones((1,) * (2 * n), dtype=bool)
-    for d in range(n):
-        pos = win.positions(d)
+    for d, (a, b) in enumerate(box):
+        j = np.arange(a, b, dtype=np.int64)[:, None]
+        t = np.arange(win.kernel[d], dtype=np.int64)[None, :]
+        pos = j * win.stride[d] - win.pad_before[d] + t * win.dilation[d]
         inside = (pos >= 0) & (pos < win.size[d])
         shape = [1] * (2 * n)
         shape[d], shape[n + d] = pos.shape
         flat = flat + (np.where(inside, pos, 0) * plane[d]).reshape(shape)
         valid = valid & inside.reshape(shape)
-    n_out, n_taps = math.prod(win.out), math.prod(win.kernel)
-    valid = valid.reshape(n_out, n_taps) if not valid.all() else None
-    return np.broadcast_to(flat, win.out + win.kernel).reshape(n_out, n_taps), valid
+    sizes = tuple(b - a for a, b in box)
+    n_out, n_taps = math.prod(sizes), math.prod(win.kernel)
+    full = sizes + win.kernel
+    valid = None if valid.all() else np.broadcast_to(valid, full).reshape(n_out, n_taps)
+    return np.broadcast_to(flat, full).reshape(n_out, n_taps), valid
+
+
+def _window_boxes(out: tuple[int, ...], most: int):
+    """Blocks of at most ``most`` windows (or one row), as boxes, in C order.
+
+    A box fixes the leading dimensions, takes a range of one dimension and all of the
+    trailing ones, so that its windows are consecutive: ``(first window, box)``.
+    """
+    n = len(out)
+    inner = [math.prod(out[d + 1:]) for d in range(n)]
+    q = next(d for d in range(n) if inner[d] <= most)
+    rows = max(1, most // inner[q])
+    for lead in np.ndindex(*out[:q]):
+        first = int(np.ravel_multi_index(lead, out[:q])) * out[q] * inner[q] if q else 0
+        for a in range(0, out[q], rows):
+            b = min(a + rows, out[q])
+            box = [(i, i + 1) for i in lead] + [(a, b)] + [(0, o) for o in out[q + 1:]]
+            yield first + a * inner[q], box
 
 
 def _lowest(dtype: np.dtype):
@@ -158,23 +182,29 @@ def max_pool_selection(
     check_entries(n_rows, dtype.itemsize, "max_pool_selection", "max pooling", max_entries)
     idx = index_dtype(n_rows + 1, channels * n_in)
 
-    flat, valid = window_taps(win)
-    first_valid = None if valid is None else valid.argmax(axis=1)
     values = x.reshape(channels, n_in)
     if values.dtype.kind == "b":
         values = values.view(np.uint8)
     nan = values.dtype.kind == "f" and bool(np.isnan(values).any())
 
     # Every channel slides the same windows: gather blocks of windows for all channels at
-    # once with one `take` along the plane, then pick each window's winner.
+    # once with one `take` along the plane, then pick each window's winner. The windows'
+    # taps are made a box of windows at a time (about _CHUNK taps), so temporaries stay a
+    # few MiB whatever the size.
     positions = np.empty((channels, n_out), dtype=np.int64)
-    step = max(1, _CHUNK // (flat.shape[1] * channels))
-    for start in range(0, n_out, step):
-        o = slice(start, min(start + step, n_out))
-        taps = np.take(values, flat[o], axis=1)  # (channels, windows, taps)
-        pick = _argmax_taps(taps, None if valid is None else valid[o],
-                            None if valid is None else first_valid[o], nan)
-        positions[:, o] = np.take_along_axis(flat[o][None], pick[..., None], axis=-1)[..., 0]
+    n_taps = math.prod(win.kernel)
+    step = max(1, _CHUNK // (n_taps * channels))
+    for first, box in _window_boxes(win.out, max(1, _CHUNK // n_taps)):
+        flat_box, valid_box = window_taps(win, box)
+        first_valid = None if valid_box is None else valid_box.argmax(axis=1)
+        for a in range(0, flat_box.shape[0], step):
+            o = slice(a, a + step)
+            flat, valid = flat_box[o], None if valid_box is None else valid_box[o]
+            taps = np.take(values, flat, axis=1)  # (channels, windows, taps)
+            pick = _argmax_taps(taps, valid, None if valid is None else first_valid[o], nan)
+            done = first + a
+            positions[:, done:done + flat.shape[0]] = np.take_along_axis(
+                flat[None], pick[..., None], axis=-1)[..., 0]
     positions = positions.reshape(-1)
 
     cols = np.arange(0, channels * n_in, n_in, dtype=idx).repeat(n_out)
@@ -245,6 +275,10 @@ def avg_pool_matrix(
                             divisor_override=divisor_override)
     pool = geo.pool
     win = pool.window
+    # Sized by arithmetic before any per-axis array (in 1-D those are as large as A).
+    nnz = pool.channels * math.prod(win.count_inside(d) for d in range(win.ndim))
+    check_entries(nnz, 8, "avg_pool_matrix", "average pooling", max_entries,
+                  pool.channels * math.prod(win.out))
     channel = np.ones((pool.channels, 1))
     if geo.divisor_override is not None:
         channel /= geo.divisor_override

@@ -1,8 +1,22 @@
 """Shape arithmetic: every size, padding and argument check of convmat, in one place.
 
 Each builder normalises its arguments here, gets back a small frozen geometry object, and
-never computes a size itself. The public helpers (``conv_output_shape`` and friends) take
-the builder's own arguments and return the output shape ``(C, *spatial)`` of one sample.
+never computes a size itself. The public helpers take the builder's own arguments (less
+``max_entries`` and ``dtype``) and return the output shape of one sample, by arithmetic:
+
+=============================  ====================================================
+builder                        shape helper
+=============================  ====================================================
+``conv_matrix``                ``conv_output_shape``
+``conv_transpose_matrix``      ``conv_transpose_output_shape``
+``max_pool_selection``         ``pool_output_shape``
+``avg_pool_matrix``            ``avg_pool_output_shape``
+``max_unpool_matrix``          ``max_unpool_output_shape``
+``interpolate_matrix``         ``interpolate_output_shape``
+``bed_of_nails_matrix``        ``bed_of_nails_output_shape``
+``pixel_shuffle_matrix``       ``pixel_shuffle_output_shape``
+``pixel_unshuffle_matrix``     ``pixel_unshuffle_output_shape``
+=============================  ====================================================
 
 All rules are torch's (``torch.nn.functional``, 2.13), per spatial dimension, with
 ``L`` the input length, ``k`` the kernel, ``s`` the stride, ``p`` the padding, ``d`` the
@@ -420,18 +434,7 @@ def conv_transpose_geometry(
 
 
 def _output_padding_from_size(output_size, base, stride, size):
-    n = len(base)
-    if _is_int(output_size) or not hasattr(output_size, "__len__"):
-        raise TypeError(f"output_size must be a sequence of integers, got {output_size!r}")
-    requested = tuple(output_size)
-    if len(requested) in (n + 1, n + 2):
-        requested = requested[-n:]  # torch drops the batch and channel sizes
-    if len(requested) != n:
-        raise ValueError(
-            f"output_size must have {n} entries (or {n + 2} with batch and channels), got "
-            f"output_size={tuple(output_size)}"
-        )
-    requested = tuple(as_int(v, "output_size") for v in requested)
+    requested = _spatial_output_size(output_size, len(base), leading=(1, 2))
     high = tuple(b + s - 1 for b, s in zip(base, stride))
     if any(not lo <= r <= hi for r, lo, hi in zip(requested, base, high)):
         raise ValueError(
@@ -470,6 +473,7 @@ def conv_transpose_output_shape(
 # =========================================================================== pooling
 # Pooling, unpooling, interpolation and pixel shuffling: arguments, checks and sizes.
 __all__ += [
+    "avg_pool_output_shape",
     "bed_of_nails_output_shape",
     "interpolate_output_shape",
     "max_unpool_output_shape",
@@ -523,6 +527,24 @@ def _default_stride(stride, kernel, n):
     return as_tuple(stride, n, "stride")
 
 
+def _empty_window(L: int, k: int, s: int, p: int, d: int, n_out: int) -> int | None:
+    """The first window of one dimension with no input element, or ``None``, by arithmetic.
+
+    Window ``j`` reads ``a + t d`` (``a = j s - p``, ``t < k``). Every window starts before
+    ``L`` (the output size guarantees it), so one starting at ``a >= 0`` holds ``a``. One
+    starting in the left padding first reaches ``[0, d)`` at tap ``ceil(-a / d) <= p < k``,
+    at position ``a mod d``: it is empty iff ``a mod d >= L``, which needs ``d > L``. Only
+    the windows starting before 0 (and, to be safe, the last one) are looked at.
+    """
+    if d <= L:
+        return None
+    for j in [*range(min(n_out, -(-p // s))), n_out - 1]:
+        a = j * s - p
+        if (a if a >= 0 else a % d) >= L:  # the window's first position >= 0
+            return j
+    return None
+
+
 def pool_geometry(input_shape, kernel_size, *, stride=None, padding=0, dilation=1,
                   ceil_mode=False) -> PoolGeometry:
     """Validate a max or average pooling as torch does and compute its output size.
@@ -569,13 +591,14 @@ def pool_geometry(input_shape, kernel_size, *, stride=None, padding=0, dilation=
         )
     window = Window(size, kernel, stride, dilation, padding, padding, out)
     for dim in range(n):
-        pos = window.positions(dim)
-        empty = ~((pos >= 0) & (pos < size[dim])).any(axis=1)
-        if empty.any():
-            j = int(np.argmax(empty))
+        j = _empty_window(size[dim], kernel[dim], stride[dim], padding[dim], dilation[dim],
+                          out[dim])
+        if j is not None:
+            pos = [j * stride[dim] - padding[dim] + t * dilation[dim]
+                   for t in range(kernel[dim])]
             raise ValueError(
                 f"pooling window {j} of spatial dimension {dim} holds no input element "
-                f"(positions {pos[j].tolist()} of an input of size {size[dim]}; "
+                f"(positions {pos} of an input of size {size[dim]}; "
                 f"kernel_size={kernel}, stride={stride}, padding={padding}, "
                 f"dilation={dilation}, ceil_mode={ceil_mode}); torch would return -inf "
                 f"with an undefined index there"
@@ -585,10 +608,10 @@ def pool_geometry(input_shape, kernel_size, *, stride=None, padding=0, dilation=
 
 def pool_output_shape(input_shape, kernel_size, *, stride=None, padding=0, dilation=1,
                       ceil_mode=False) -> tuple[int, ...]:
-    """Output shape ``(C, *spatial)`` of ``max_pool_selection`` and ``avg_pool_matrix``.
+    """Output shape ``(C, *spatial)`` of ``max_pool_selection`` with the same arguments.
 
     ``input_shape`` is the input sample itself or its shape, as a tuple. Average pooling
-    has no dilation (leave it at 1).
+    has its own helper, :func:`avg_pool_output_shape`.
 
     Examples
     --------
@@ -638,7 +661,53 @@ def avg_pool_geometry(input_shape, kernel_size, *, stride=None, padding=0, ceil_
     return AvgPoolGeometry(pool, count_include_pad, divisor_override)
 
 
+def avg_pool_output_shape(input_shape, kernel_size, *, stride=None, padding=0,
+                          ceil_mode=False, count_include_pad=True,
+                          divisor_override=None) -> tuple[int, ...]:
+    """Output shape ``(C, *spatial)`` of ``avg_pool_matrix`` with the same arguments.
+
+    Validates them as ``avg_pool_matrix`` does (``divisor_override`` non-zero, 2-D and 3-D
+    only); ``count_include_pad`` and ``divisor_override`` change the weights, not the size.
+
+    Examples
+    --------
+    >>> avg_pool_output_shape((1, 4, 4), 2)
+    (1, 2, 2)
+    >>> avg_pool_output_shape((1, 5), 2), avg_pool_output_shape((1, 5), 2, ceil_mode=True)
+    ((1, 2), (1, 3))
+    """
+    return avg_pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
+                             ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                             divisor_override=divisor_override).pool.out_shape
+
+
 # =========================================================================== unpooling
+def _spatial_output_size(output_size, n: int, *, leading=(1, 2)) -> tuple[int, ...]:
+    """The ``n`` spatial sizes of an ``output_size`` argument, as torch reads it.
+
+    ``output_size`` is a sequence of ``n`` integers, or of ``n + m`` for ``m`` in
+    ``leading``, whose first ``m`` entries (channels; batch and channels) are dropped.
+    Used by transposed convolution (``leading=(1, 2)``: unbatched or batched input) and
+    max unpooling (``leading=(2,)``). The range of each size is the caller's to check.
+    """
+    if _is_int(output_size) or isinstance(output_size, (str, bytes)) or not hasattr(
+        output_size, "__len__"
+    ):
+        raise TypeError(f"output_size must be a sequence of integers, got "
+                        f"output_size={output_size!r}")
+    sizes = tuple(output_size)
+    if len(sizes) - n in leading:
+        sizes = sizes[len(sizes) - n:]
+    if len(sizes) != n:
+        front = {1: "the channels", 2: "batch and channels"}
+        longer = ", or ".join(f"{n + m} with {front[m]} in front" for m in sorted(leading))
+        raise ValueError(
+            f"output_size must have {n} entries (or {longer}), got "
+            f"output_size={tuple(output_size)}"
+        )
+    return tuple(as_int(v, "output_size") for v in sizes)
+
+
 @dataclass(frozen=True)
 class UnpoolGeometry:
     channels: int
@@ -673,20 +742,8 @@ def max_unpool_geometry(indices_shape, kernel_size, *, stride=None, padding=0,
     if output_size is None:
         out = default
     else:
-        if _is_int(output_size) or isinstance(output_size, (str, bytes)) or not hasattr(
-            output_size, "__len__"
-        ):
-            raise TypeError(f"output_size must be a sequence of integers, got "
-                            f"output_size={output_size!r}")
-        out = tuple(output_size)
-        if len(out) == n + 2:
-            out = out[2:]  # torch drops the batch and channel sizes
-        if len(out) != n:
-            raise ValueError(
-                f"output_size must have {n} or {n + 2} entries, got "
-                f"output_size={tuple(output_size)}"
-            )
-        out = tuple(as_int(v, "output_size") for v in out)
+        # F.max_unpool drops the batch and channel sizes, but not the channels alone.
+        out = _spatial_output_size(output_size, n, leading=(2,))
         for dim, (o, d, s) in enumerate(zip(out, default, stride)):
             if not d - s < o < d + s:
                 raise ValueError(

@@ -38,6 +38,22 @@ def _channel_axis(channels: int) -> Axis:
 
 
 # --------------------------------------------------------------------------- max unpooling
+def check_unpool_indices(idx: np.ndarray, plane: int, out) -> None:
+    """Refuse an index outside ``[0, plane)`` of an output of spatial size ``out``.
+
+    torch only checks the indices when there is an output to write to: an empty plane
+    takes any index (``max_unpool1d`` to ``output_size=(0,)`` returns an empty map).
+    """
+    if plane and idx.size:
+        low, high = idx.min(), idx.max()
+        if low < 0 or high >= plane:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"indices must lie in [0, {plane}) for an output of spatial size {out}, "
+                f"found index {bad}"
+            )
+
+
 def max_unpool_matrix(
     indices: ArrayLike, kernel_size, *, stride=None, padding=0, output_size=None,
     max_entries=None,
@@ -100,15 +116,7 @@ def max_unpool_matrix(
     plane, n_in = math.prod(geo.out), math.prod(geo.in_size)
     n_rows, n_cols = channels * plane, channels * n_in
     idx = idx.reshape(channels, n_in)
-    # torch only checks the indices when there is an output to write to.
-    if plane and idx.size:
-        low, high = idx.min(), idx.max()
-        if low < 0 or high >= plane:
-            bad = low if low < 0 else high
-            raise ValueError(
-                f"indices must lie in [0, {plane}) for an output of spatial size {geo.out}, "
-                f"found index {bad}"
-            )
+    check_unpool_indices(idx, plane, geo.out)
     check_entries(n_cols, 8, "max_unpool_matrix", "max unpooling", max_entries, n_rows)
     itype = index_dtype(n_rows + 1, n_cols)
     if plane == 0:
@@ -173,6 +181,10 @@ def bed_of_nails_matrix(input_shape, scale_factor, *, offset=0,
            [0., 0., 1., 0.]])
     """
     geo = bed_of_nails_geometry(input_shape, scale_factor, offset=offset)
+    # One entry per input, one row per output: sized before the per-axis arrays (in 1-D
+    # as large as the matrix). An empty input gives the empty matrix, as the operator does.
+    check_entries(geo.channels * math.prod(geo.size), 8, "bed_of_nails_matrix",
+                  "bed-of-nails upsampling", max_entries, math.prod(geo.out_shape))
     axes = [_channel_axis(geo.channels)]
     for L, s, o in zip(geo.size, geo.scale, geo.offset):
         q = np.arange(L * s)[:, None]
@@ -282,12 +294,31 @@ def _merge_runs(cols: np.ndarray, weights: np.ndarray):
     return out_cols, out_w, None if valid.all() else valid
 
 
+def _interpolate_taps(geo) -> int:
+    """An upper bound on the stored entries of ``interpolate_matrix``, by arithmetic.
+
+    Per dimension an output reads 1 (nearest; linear when ``O == L``), 2 (linear) or 4
+    (bicubic) inputs, and never more than ``L``; border rows may merge two of them, so
+    the count is exact up to those rows.
+    """
+    total = geo.channels
+    for L, O in zip(geo.size, geo.out):
+        if geo.mode.startswith("nearest") or O == L:  # torch copies when O == L
+            taps = 1
+        else:
+            taps = min(4 if geo.mode == "bicubic" else 2, L)
+        total *= O * taps
+    return total
+
+
 def interpolate_factors(input_shape, *, size, scale_factor, mode, align_corners,
-                        recompute_scale_factor, dtype):
+                        recompute_scale_factor, dtype, for_matrix=False, max_entries=None):
     """Validated geometry, float type and the 1-D factor of every spatial dimension.
 
     ``interpolate_matrix`` and ``interpolate_operator`` both start here, so the matrix and
-    the matrix-free operator sample at the same positions, bit for bit.
+    the matrix-free operator sample at the same positions, bit for bit. ``for_matrix``:
+    refuse a matrix over ``max_entries`` before the factors, which in 1-D are as large as
+    the matrix, are built.
     """
     ft = np.dtype(dtype).type
     if ft not in (np.float32, np.float64):
@@ -295,6 +326,9 @@ def interpolate_factors(input_shape, *, size, scale_factor, mode, align_corners,
     geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
                                align_corners=align_corners,
                                recompute_scale_factor=recompute_scale_factor)
+    if for_matrix:
+        check_entries(_interpolate_taps(geo), np.dtype(ft).itemsize, "interpolate_matrix",
+                      "interpolation", max_entries, math.prod(geo.out_shape))
     small_2d = len(geo.out) == 2 and sum(geo.out) <= 128
     axes = []
     for L, O, factor in zip(geo.size, geo.out, geo.scales):
@@ -387,7 +421,7 @@ def interpolate_matrix(
     geo, ft, factors = interpolate_factors(
         input_shape, size=size, scale_factor=scale_factor, mode=mode,
         align_corners=align_corners, recompute_scale_factor=recompute_scale_factor,
-        dtype=dtype)
+        dtype=dtype, for_matrix=True, max_entries=max_entries)
     axes = [_channel_axis(geo.channels), *factors]
     pattern = kron_axes(axes, taps=False, values=True, what="interpolate_matrix",
                         hint="interpolation", itemsize=np.dtype(ft).itemsize,
@@ -396,13 +430,19 @@ def interpolate_matrix(
 
 
 # --------------------------------------------------------------------------- pixel shuffle
+def _shuffle_perm(shape, axes, dtype=np.int64) -> np.ndarray:
+    """The input each output reads: positions ``arange(n).reshape(shape)`` in the order of
+    ``transpose(axes)``, flat (the matrix's column indices, the operator's gather)."""
+    return np.arange(math.prod(shape), dtype=dtype).reshape(shape).transpose(axes).ravel()
+
+
 def _permutation(shape, axes, max_entries, what: str) -> csr_array:
-    """The permutation matrix that reads positions ``arange(n).reshape(shape)`` in the
-    order of ``transpose(axes)`` (checked against the entry limit before allocating)."""
+    """The permutation matrix of :func:`_shuffle_perm` (checked against the entry limit
+    before allocating)."""
     n = math.prod(shape)
     check_entries(n, 8, what, "numpy reshape/transpose", max_entries, n)
     itype = index_dtype(n + 1)
-    perm = np.arange(n, dtype=itype).reshape(shape).transpose(axes).ravel()
+    perm = _shuffle_perm(shape, axes, itype)
     return make_csr(np.ones(n), perm, np.arange(n + 1, dtype=itype), (n, n))
 
 

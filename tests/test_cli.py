@@ -177,3 +177,60 @@ def test_python_dash_m_runs_the_command():
                          capture_output=True, text=True)
     assert bad.returncode == 2
     assert "kernel" in bad.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["show", "conv", "--input", "1000000000"],
+    ["show", "conv", "--input", "1000000000", "--transpose", "--stride", "2"],
+    ["show", "maxpool", "--input", "1000000000"],
+    ["show", "maxunpool", "--input", "1000000000"],
+    ["show", "maxunpool", "--input", "1000000000", "--stride", "1000000000"],
+    ["show", "avgpool", "--input", "100000x100000"],
+    ["show", "nearest", "--input", "1000000000"],
+    ["show", "interpolate", "--mode", "linear", "--input", "1000000000"],
+    ["show", "bed-of-nails", "--input", "1000000000"],
+])
+def test_too_big_to_print_is_refused_before_building(capsys, argv):
+    """The sizes come from the shape helpers: a billion inputs cost nothing."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "too big to print" in err or "too many to print" in err, err
+    assert peak < 8 << 20
+
+
+@pytest.mark.parametrize("weight", ["1,nan,3", "inf,2,3", "1,2,-inf"])
+def test_weight_must_be_finite(capsys, weight):
+    with pytest.raises(SystemExit) as exc:
+        main(["show", "conv", "--weight", weight])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --weight: expected finite numbers" in err and weight in err
+
+
+def test_show_maxpool_with_a_nan(capsys):
+    """torch's rule, by hand: a NaN wins its window. [1, nan, 3, 4] in pairs: nan, 4."""
+    code, out, _ = run(capsys, "show", "maxpool", "--input", "4", "--values", "1,nan,3,4")
+    assert code == 0
+    assert "S @ x (1, 2):\n  nan   4" in out
+    assert "indices (1, 2):\n  1 3" in out
+
+
+def test_the_command_line_uses_no_private_plot_helpers():
+    """cli.py imports plot's shared helpers by their public-but-internal names."""
+    import ast
+
+    import convmat.cli
+
+    tree = ast.parse(open(convmat.cli.__file__).read())
+    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and node.module == "plot" for alias in node.names]
+    assert imported and not [name for name in imported if name.startswith("_")]

@@ -8,7 +8,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from oracle import F, from_torch, needs_torch, to_torch, torch
 
-from convmat import avg_pool_matrix, max_pool_selection, pool_output_shape
+from convmat import (
+    avg_pool_matrix,
+    avg_pool_output_shape,
+    max_pool_selection,
+    pool_output_shape,
+)
 
 MAX_SIZE = {1: 9, 2: 6, 3: 4}
 seeds = st.integers(0, 2**32 - 1)
@@ -203,6 +208,7 @@ def test_avg_pool_matches_torch(config, seed):
     y = torch_op("avg_pool", len(shape) - 1)(to_torch(x), **kw)
     A = avg_pool_matrix(shape, **kw)
     assert A.dtype == np.float64 and A.shape == (y.numel(), x.size)
+    assert avg_pool_output_shape(shape, **kw) == tuple(y.shape[1:])
     np.testing.assert_allclose(A @ x.ravel(), from_torch(y), rtol=1e-12, atol=1e-12)
     assert_canonical(A)
 
@@ -255,3 +261,114 @@ def test_max_entries_is_enforced():
     with pytest.raises(ValueError, match="max_entries"):
         avg_pool_matrix((1, 8, 8), 2, max_entries=10)
     assert math.prod(pool_output_shape((1, 8, 8), 2)) == 16
+
+
+# --------------------------------------------------------------------------- sizes and memory
+def peak_bytes(call, error=None):
+    """Peak memory traced while ``call()`` runs (and raises ``error``, when given)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        if error is None:
+            result = call()
+        else:
+            with pytest.raises(error, match="max_entries=1,000,000"):
+                call()
+            result = None
+        return tracemalloc.get_traced_memory()[1], result
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("build", [
+    lambda: avg_pool_matrix((1, 10**9), 2, max_entries=10**6),
+    lambda: avg_pool_matrix((1, 10**10), 3, stride=1, padding=1, max_entries=10**6),
+    lambda: avg_pool_matrix((2, 10**5, 10**5), 3, stride=2, padding=1, ceil_mode=True,
+                            count_include_pad=False, max_entries=10**6),
+    # an input that costs nothing: one float broadcast to a billion positions
+    lambda: max_pool_selection(np.broadcast_to(np.float32(0), (1, 10**9)), 2,
+                               max_entries=10**6),
+])
+def test_oversized_pooling_is_refused_before_any_allocation(build):
+    """In 1-D the per-axis arrays are as large as the matrix: the size comes first."""
+    peak, _ = peak_bytes(build, ValueError)
+    assert peak < 1 << 20
+
+
+def test_avg_pool_entry_limit_counts_only_the_inputs():
+    """By hand: 10 windows of 3 taps at stride 1, padding 1; the first and last window
+    each hold one padding zero, which is not stored: 28 entries, refused at 27."""
+    assert avg_pool_matrix((1, 10), 3, stride=1, padding=1, max_entries=28).nnz == 28
+    with pytest.raises(ValueError, match="28 entries"):
+        avg_pool_matrix((1, 10), 3, stride=1, padding=1, max_entries=27)
+
+
+@pytest.mark.parametrize("helper, expected", [
+    (lambda: pool_output_shape((1, 10**8), 2), (1, 5 * 10**7)),
+    (lambda: pool_output_shape((1, 10**9), 3, stride=1, padding=1, dilation=2),
+     (1, 10**9 - 2)),
+    (lambda: pool_output_shape((1, 10**9 + 1), 2, ceil_mode=True), (1, 5 * 10**8 + 1)),
+    (lambda: avg_pool_output_shape((3, 10**5, 10**5), 2), (3, 5 * 10**4, 5 * 10**4)),
+])
+def test_shape_helpers_are_pure_arithmetic(helper, expected):
+    peak, shape = peak_bytes(helper)
+    assert shape == expected
+    assert peak < 1 << 16
+
+
+def _brute_force_empty(L, k, s, p, d, ceil_mode):
+    """The first window (by the definition: taps j s - p + t d) with no tap in [0, L)."""
+    span = L + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= L + p:
+        out -= 1
+    for j in range(out):
+        if not any(0 <= j * s - p + t * d < L for t in range(k)):
+            return j
+    return None
+
+
+def test_empty_windows_are_found_by_arithmetic():
+    """Every small configuration: refused exactly when a window holds no input element,
+    and the message names that window."""
+    import itertools
+
+    for L, k, s, d in itertools.product(range(1, 7), range(1, 5), range(1, 4), range(1, 5)):
+        for p, ceil_mode in itertools.product(range(k // 2 + 1), (False, True)):
+            if L + 2 * p < d * (k - 1) + 1:
+                continue  # no window at all: refused for that reason
+            kw = dict(stride=s, padding=p, dilation=d, ceil_mode=ceil_mode)
+            j = _brute_force_empty(L, k, s, p, d, ceil_mode)
+            if j is None:
+                pool_output_shape((1, L), k, **kw)
+            else:
+                with pytest.raises(ValueError, match=f"pooling window {j} of spatial "):
+                    pool_output_shape((1, L), k, **kw)
+
+
+def test_max_pool_temporaries_stay_within_twice_the_result():
+    """125 taps per window: the windows' taps are made a block at a time, never all at
+    once (that alone would be 262,144 x 125 x 9 bytes, 300 MB)."""
+    x = np.zeros((1, 64, 64, 64), np.float32)
+    peak, (S, idx) = peak_bytes(lambda: max_pool_selection(x, 5, stride=1, padding=2))
+    result = S.data.nbytes + S.indices.nbytes + S.indptr.nbytes + idx.nbytes
+    assert S.shape == (64**3, 64**3) and S.nnz == 64**3
+    assert peak < 2 * result
+
+
+@pytest.mark.parametrize("kw, error", [
+    (dict(divisor_override=2), TypeError),                   # 1-D: torch has no such argument
+    (dict(divisor_override=0, shape=(1, 4, 4)), ValueError),
+    (dict(divisor_override=2.5, shape=(1, 4, 4)), TypeError),
+    (dict(count_include_pad=1), TypeError),
+    (dict(padding=2), ValueError),
+    (dict(shape=(1, 1, 1, 1), kernel_size=2, padding=1), ValueError),  # avg_pool3d's check
+])
+def test_avg_pool_output_shape_validates_like_the_builder(kw, error):
+    kw = dict(shape=(1, 8), kernel_size=3) | kw
+    shape = kw.pop("shape")
+    with pytest.raises(error):
+        avg_pool_matrix(shape, **kw)
+    with pytest.raises(error):
+        avg_pool_output_shape(shape, **kw)

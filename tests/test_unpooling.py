@@ -7,12 +7,21 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from oracle import F, from_torch, needs_torch, to_torch, torch
-from test_pooling import assert_canonical, pool_configs, raises_like, seeds, torch_op
+from test_pooling import (
+    assert_canonical,
+    peak_bytes,
+    pool_configs,
+    raises_like,
+    seeds,
+    torch_op,
+)
 
 from convmat import (
     avg_pool_matrix,
     bed_of_nails_matrix,
+    bed_of_nails_operator,
     bed_of_nails_output_shape,
+    conv_transpose_matrix,
     interpolate_matrix,
     interpolate_output_shape,
     max_pool_selection,
@@ -317,3 +326,82 @@ def test_pixel_shuffle_errors_like_torch(c, h, w, r, unshuffle):
     if result is not None:
         expected, P = result
         assert P.shape == (expected.numel(), math.prod(shape))
+
+
+# --------------------------------------------------------------------------- sizes and memory
+@pytest.mark.parametrize("build", [
+    lambda: interpolate_matrix((1, 10**9), scale_factor=2, max_entries=10**6),
+    lambda: interpolate_matrix((1, 10**9), scale_factor=2, mode="linear", max_entries=10**6),
+    lambda: interpolate_matrix((1, 10**10), size=10**10, mode="linear", max_entries=10**6),
+    lambda: interpolate_matrix((1, 10**5, 10**5), scale_factor=0.5, mode="bicubic",
+                               dtype=np.float32, max_entries=10**6),
+    lambda: bed_of_nails_matrix((1, 10**9), 2, max_entries=10**6),
+    lambda: bed_of_nails_matrix((1, 10**10), 3, offset=1, max_entries=10**6),
+])
+def test_oversized_upsampling_is_refused_before_any_allocation(build):
+    """In 1-D the per-axis factors are as large as the matrix: the size comes first (with
+    10**10 elements they used to raise MemoryError)."""
+    peak, _ = peak_bytes(build, ValueError)
+    assert peak < 1 << 20
+
+
+@pytest.mark.parametrize("shape, kw, nnz", [
+    ((2, 3), dict(scale_factor=2), 12),                     # one tap per output
+    ((1, 4), dict(size=4, mode="linear"), 4),               # O == L: torch copies
+    ((1, 1), dict(size=5, mode="linear"), 5),               # one input: one tap
+    ((1, 1, 1), dict(size=(3, 3), mode="bicubic"), 9),      # 4 taps clamped onto 1
+])
+def test_interpolate_limit_is_not_stricter_than_the_matrix(shape, kw, nnz):
+    """The bound checked up front is exact here: a limit of nnz builds the matrix."""
+    assert interpolate_matrix(shape, max_entries=nnz, **kw).nnz == nnz
+
+
+@pytest.mark.parametrize("shape", [(0, 2), (1, 0), (0, 2, 2), (2, 3, 0), (1, 0, 0)])
+def test_bed_of_nails_of_an_empty_input_is_the_empty_matrix(shape):
+    """No torch op to follow; an empty input has an empty output (C * prod(L * s) = 0
+    rows), the same as the matrix-free bed_of_nails_operator."""
+    B = bed_of_nails_matrix(shape, 2)
+    out = bed_of_nails_output_shape(shape, 2)
+    assert B.shape == (math.prod(out), math.prod(shape)) == (0, 0)
+    assert B.nnz == 0
+    assert bed_of_nails_operator(shape, 2).shape == B.shape
+
+
+# --------------------------------------------------------------------------- output_size
+@pytest.mark.parametrize("output_size, error, match", [
+    ((4, 5, 6), ValueError, r"output_size must have 2 entries \(or 4 with batch and "
+                            r"channels in front\), got output_size=\(4, 5, 6\)"),
+    ((5,), ValueError, "output_size must have 2 entries"),
+    ("45", TypeError, "output_size must be a sequence of integers, got output_size='45'"),
+    (4, TypeError, "output_size must be a sequence of integers, got output_size=4"),
+    ((4.0, 4), TypeError, "output_size must be an integer, got output_size=4.0"),
+    ((4, 7), ValueError, "dimension 1 must lie strictly between 2 and 6"),
+])
+def test_max_unpool_output_size_errors(output_size, error, match):
+    """torch's max_unpool2d takes 2 or 4 sizes (batch and channels dropped), not 3."""
+    with pytest.raises(error, match=match):
+        max_unpool_matrix(np.zeros((1, 2, 2), np.int64), 2, output_size=output_size)
+
+
+@pytest.mark.parametrize("output_size, error, match", [
+    ((1, 2, 3, 4), ValueError, r"output_size must have 1 entries \(or 2 with the channels "
+                               r"in front, or 3 with batch and channels in front\)"),
+    ("ab", TypeError, "output_size must be a sequence of integers, got output_size='ab'"),
+    (5, TypeError, "output_size must be a sequence of integers, got output_size=5"),
+    ((5.0,), TypeError, "output_size must be an integer, got output_size=5.0"),
+    ((12,), ValueError, r"valid sizes range from \[9\] to \[10\]"),
+])
+def test_conv_transpose_output_size_errors(output_size, error, match):
+    """The same parser as max unpooling; a transposed convolution also takes an unbatched
+    (channels, *spatial) size, as nn.ConvTranspose1d does for an unbatched input."""
+    with pytest.raises(error, match=match):
+        conv_transpose_matrix(np.ones((1, 1, 3)), (1, 4), stride=2, output_size=output_size)
+
+
+def test_leading_output_sizes_are_dropped():
+    """By hand: 4 inputs, kernel 3, stride 2 give 9 outputs, up to 10 with output_size."""
+    w = np.ones((1, 1, 3))
+    for size in [(10,), (1, 10), (1, 1, 10)]:
+        assert conv_transpose_matrix(w, (1, 4), stride=2, output_size=size).shape == (10, 4)
+    idx = np.zeros((1, 2, 2), np.int64)
+    assert max_unpool_matrix(idx, 2, output_size=(1, 1, 5, 4)).shape == (20, 4)
