@@ -18,15 +18,12 @@ the same labelled matrices as text; they are internal, not part of convmat's API
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.patches import ConnectionPatch, Patch, Rectangle
 
 from .convolution import (
     TapPattern,
-    conv_matrix,
     conv_taps,
     conv_transpose_matrix,
     conv_transpose_taps,

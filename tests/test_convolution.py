@@ -217,7 +217,7 @@ def test_tap_pattern_rebuilds_the_matrix(config, seed):
     """C = sum_k w_k E_k, from the tap structure, for every padding mode."""
     wshape, in_shape, kw = config
     try:
-        C = conv_matrix(np.ones(wshape), in_shape, **kw)
+        conv_output_shape(wshape, in_shape, **kw)
     except ValueError:
         return
     w = np.random.default_rng(seed).standard_normal(wshape)
