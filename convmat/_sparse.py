@@ -19,6 +19,7 @@ computed by broadcasting every factor, masked, and written where they belong.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,15 @@ from scipy.sparse import csr_array
 INT32_MAX = np.iinfo(np.int32).max
 
 _settings = {"max_entries": 2**28}
+
+
+def _as_limit(value, name: str) -> int:
+    """A non-negative entry limit: Python or numpy integers, never bools or floats."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative integer, got {name}={value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {name}={value!r}")
+    return int(value)
 
 
 def get_max_entries() -> int:
@@ -39,8 +49,7 @@ def set_max_entries(limit: int) -> int:
 
     Each builder also takes ``max_entries=`` for a single call.
     """
-    if not isinstance(limit, int) or limit < 0:
-        raise ValueError(f"limit must be a non-negative integer, got limit={limit!r}")
+    limit = _as_limit(limit, "limit")
     previous, _settings["max_entries"] = _settings["max_entries"], limit
     return previous
 
@@ -50,20 +59,52 @@ def index_dtype(*sizes: int) -> type:
     return np.int32 if max(sizes, default=0) <= INT32_MAX else np.int64
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How large one builder's matrix may be, and what to say when it is too large.
+
+    ``what`` names the builder (``"conv_matrix"``), ``operator`` the matrix-free
+    function to use instead (``"convmat.conv_operator"``), ``itemsize`` the bytes of one
+    stored value, ``max_entries`` the caller's limit (``None``: ``get_max_entries()``).
+    One object travels from the public entry to ``kron_axes`` instead of four arguments.
+    """
+
+    what: str
+    operator: str
+    itemsize: int = 8
+    max_entries: int | None = None
+
+    def __post_init__(self):
+        if self.max_entries is not None:
+            object.__setattr__(self, "max_entries", _as_limit(self.max_entries, "max_entries"))
+
+    @property
+    def limit(self) -> int:
+        return get_max_entries() if self.max_entries is None else self.max_entries
+
+    def with_itemsize(self, itemsize: int) -> "Budget":
+        return Budget(self.what, self.operator, int(itemsize), self.max_entries)
+
+    def check(self, n_entries: int, n_rows: int = 0) -> None:
+        """Refuse a matrix with more than ``limit`` stored entries (or rows: each costs an
+        ``indptr`` slot), before allocating it. Sizes are Python ints: no overflow."""
+        n_entries, n_rows = int(n_entries), int(n_rows)
+        limit = self.limit
+        if max(n_entries, n_rows) > limit:
+            gib = (n_entries * (self.itemsize + 8) + n_rows * 8) / 2**30
+            what_big = (f"{n_entries:,} entries" if n_entries >= n_rows
+                        else f"{n_rows:,} rows ({n_entries:,} entries)")
+            raise ValueError(
+                f"{self.what} would store {what_big} (about {gib:.3g} GiB), more than "
+                f"max_entries={limit:,}. Pass max_entries= (or convmat.set_max_entries) to "
+                f"allow it, or use the matrix-free {self.operator} instead."
+            )
+
+
 def check_entries(n_entries: int, itemsize: int, what: str, hint: str, max_entries=None,
                   n_rows: int = 0):
-    """Refuse a matrix with more than ``max_entries`` stored entries (or rows: each costs
-    an ``indptr`` slot), before allocating it."""
-    limit = get_max_entries() if max_entries is None else max_entries
-    if max(n_entries, n_rows) > limit:
-        gib = (n_entries * (itemsize + 8) + n_rows * 8) / 2**30
-        what_big = (f"{n_entries:,} entries" if n_entries >= n_rows
-                    else f"{n_rows:,} rows ({n_entries:,} entries)")
-        raise ValueError(
-            f"{what} would store {what_big} (about {gib:.1f} GiB), more than "
-            f"max_entries={limit:,}. Pass max_entries= (or convmat.set_max_entries) to allow "
-            f"it, or use the matrix-free {hint} instead."
-        )
+    """Deprecated shim: ``Budget(what, hint, itemsize, max_entries).check(...)``."""
+    Budget(what, hint, itemsize, max_entries).check(n_entries, n_rows)
 
 
 @dataclass(frozen=True, eq=False)
