@@ -10,20 +10,35 @@ factor's used columns increase along its slots, that order is already the sorted
 order, so no sort and no COO detour is needed.
 
 The number of entries of every row is known from the factors, so the three CSR arrays are
-allocated once, at their final size, and filled in place: long runs of interior rows by
-one outer sum ``ROW[:, None] + SLOT[None, :]`` (a window's columns are a row part plus a
-slot part) and one row gather from a small table of weights; the rows at a border are
-computed by broadcasting every factor, masked, and written where they belong.
+allocated once, at their final size (``plan_kron``), and filled in place: long runs of
+interior rows by one outer sum ``row_part[:, None] + slot_part[None, :]`` (a window's
+columns are a row part plus a slot part) and one row gather from a small table of weights
+(``_fill_regular_runs``); the rows at a border by broadcasting every factor, masked, and
+written where they belong (``_fill_border_rows``). The array kernels are in
+:mod:`convmat._kernels`.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.sparse import csr_array
+
+from ._kernels import (
+    add_outer,
+    c_strides,
+    canonicalize,
+    merge_order,
+    outer,
+    placed,
+    ragged_range,
+    split_row_slot,
+    table_rows,
+    value_products,
+)
 
 INT32_MAX = np.iinfo(np.int32).max
 
@@ -101,12 +116,6 @@ class Budget:
             )
 
 
-def check_entries(n_entries: int, itemsize: int, what: str, hint: str, max_entries=None,
-                  n_rows: int = 0):
-    """Deprecated shim: ``Budget(what, hint, itemsize, max_entries).check(...)``."""
-    Budget(what, hint, itemsize, max_entries).check(n_entries, n_rows)
-
-
 @dataclass(frozen=True, eq=False)
 class Axis:
     """One factor of a separable pattern, stored densely as ``(rows, slots)`` arrays.
@@ -152,26 +161,34 @@ class Axis:
         n_rows = self.n_rows if n_rows is None else n_rows
         cols = self.cols[:n_rows]
         used = np.ones(cols.shape, bool) if self.valid is None else self.valid[:n_rows]
-        src_row = np.broadcast_to(np.arange(n_rows)[:, None], cols.shape)[used]
-        dst_row = cols[used]
+        src_row, src_slot = np.nonzero(used)
+        dst_row = cols[src_row, src_slot]
         order = np.lexsort((src_row, dst_row))
-        dst_row, src_row = dst_row[order], src_row[order]
+        src, dst_row = (src_row[order], src_slot[order]), dst_row[order]
         counts = np.bincount(dst_row, minlength=self.n_cols)
-        width = int(counts.max(initial=0))
-        starts = np.cumsum(counts) - counts
-        slot = np.arange(dst_row.size) - np.repeat(starts, counts)
-
-        def place(values, fill, dtype):
-            out = np.full((self.n_cols, width), fill, dtype=dtype)
-            out[dst_row, slot] = values
-            return out
-
-        valid = place(True, False, bool)
-        pick = lambda a: None if a is None else place(a[:n_rows][used][order], 0, a.dtype)
+        shape = (self.n_cols, int(counts.max(initial=0)))
+        dst = (dst_row, np.arange(dst_row.size) - np.repeat(np.cumsum(counts) - counts, counts))
+        valid = _scattered(True, False, bool, shape, dst)
+        # A row that points twice at one column lists that row twice in the transpose.
+        repeats = np.any((np.diff(dst_row) == 0) & (np.diff(src[0]) == 0))
         return Axis(
-            place(src_row, 0, np.int64), n_rows, pick(self.taps), self.n_taps,
-            None if valid.all() else valid, pick(self.values),
+            _scattered(src[0], 0, np.int64, shape, dst), n_rows, _moved(self.taps, src, dst, shape),
+            self.n_taps, None if valid.all() else valid, _moved(self.values, src, dst, shape),
+            ordered=not repeats,
         )
+
+
+def _scattered(values, fill, dtype, shape, at) -> np.ndarray:
+    """A ``shape`` array holding ``values`` at the positions ``at`` and ``fill`` elsewhere."""
+    out = np.full(shape, fill, dtype=dtype)
+    out[at] = values
+    return out
+
+
+def _moved(arr, src, dst, shape) -> np.ndarray | None:
+    """The entries of ``arr`` (taps or values) at ``src`` moved to ``dst`` in a ``shape``
+    array, 0 elsewhere; ``None`` stays ``None``."""
+    return None if arr is None else _scattered(arr[src], 0, arr.dtype, shape, dst)
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,111 +244,317 @@ CHUNK = 1 << 17
 MIN_RUN = 1 << 11
 
 
-def _split(arr, valid, counts, template: int):
-    """``(row, slot, regular)``: ``arr[r, t] == row[r] + slot[t]`` on the used slots of
-    every ``regular`` row. The slot part comes from the row ``template``."""
-    arr = np.asarray(arr)
-    m, w = arr.shape
-    if w == 0:
-        return np.zeros(m, arr.dtype), np.zeros(0, arr.dtype), np.ones(m, bool)
-    slot = arr[template] - arr[template, 0]
-    row = arr[:, 0]
-    same = arr == row[:, None] + slot[None, :]
-    if valid is None:
-        return row, slot, same.all(axis=1)
-    # Exact on every slot (a window's raw positions, border slots included), or on the
-    # used slots when the row part was read at a used slot 0 (a transposed factor).
-    used = (same | ~valid).all(axis=1) & (valid[:, 0] | (counts == 0))
-    return row, slot, same.all(axis=1) | used
+@dataclass(frozen=True, eq=False)
+class KronPlan:
+    """Everything ``kron_axes`` knows before it writes an entry (see ``plan_kron``).
 
-
-def _ragged(starts, lens) -> np.ndarray:
-    """``concatenate([arange(s, s + n) for s, n in zip(starts, lens)])``, vectorised."""
-    lens = np.asarray(lens, dtype=np.int64)
-    total = int(lens.sum())
-    offsets = np.repeat(np.asarray(starts, np.int64) - (np.cumsum(lens) - lens), lens)
-    return offsets + np.arange(total)
-
-
-def _value_table(axes, parts, limit):
-    """``(VQ, VTAB)`` with ``VTAB[VQ[r]]`` the values of every slot of row ``r``.
-
-    Each factor's distinct rows of values are numbered; ``VTAB`` holds the products of
-    every combination. ``(None, None)`` when that table would exceed ``limit`` entries.
+    Sizes, dtypes and ``nnz``; ``row_counts`` (entries of each row before merging, ``None``
+    when every row holds every slot) and the final ``indptr``. Columns are split into
+    ``row_part[r] + slot_part[t]``; a plain row's taps are ``tap_table[tap_row[r]]``, its
+    weights ``weight_table[tap_row[r]]`` and its factor values ``value_table[value_row[r]]``
+    (``None``: too many different rows of values, broadcast them). ``special_rows`` are
+    the rows where a split fails; ``runs`` the ``(start, stop)`` runs of plain rows written
+    in place, ``border_rows`` all the others.
     """
-    uniq, inverse = [], []
-    for a, part in zip(axes, parts):
+
+    axes: tuple[Axis, ...]
+    row_shape: tuple[int, ...]
+    slot_shape: tuple[int, ...]
+    n_slots: int
+    n_cols: int
+    nnz: int
+    step: int  # rows per chunk
+    index_dtype: type
+    tap_dtype: type
+    value_dtype: np.dtype
+    keep_taps: bool
+    keep_values: bool
+    merge: bool  # sum repeated columns as the rows are written
+    weight: np.ndarray | None
+    value_parts: tuple[np.ndarray | None, ...]  # each factor's values, if multiplied in
+    has_values: bool  # some factor's values are multiplied in
+    indptr: np.ndarray | None = None
+    row_counts: np.ndarray | None = None
+    # Each factor's columns and taps, 0 in unused slots, and their C-order strides.
+    cols_used: tuple[np.ndarray, ...] = ()
+    tap_arrays: tuple[np.ndarray, ...] = ()
+    col_strides: tuple[int, ...] = ()
+    tap_strides: tuple[int, ...] = ()
+    row_part: np.ndarray | None = None
+    slot_part: np.ndarray | None = None
+    tap_row: np.ndarray | None = None
+    tap_table: np.ndarray | None = None
+    weight_table: np.ndarray | None = None
+    value_row: np.ndarray | None = None
+    value_table: np.ndarray | None = None
+    special_rows: np.ndarray | None = None
+    runs: np.ndarray | None = None
+    border_rows: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return math.prod(self.row_shape), self.n_cols
+
+
+def plan_kron(axes: list[Axis], *, taps: bool = True, values: bool = False, weight=None,
+              budget: Budget | None = None) -> KronPlan:
+    """The plan of ``kron_axes(axes, ...)``: sizes, ``indptr`` and the tables of its fills.
+
+    The size is checked against ``budget`` first, from the per-factor counts alone.
+    """
+    axes = tuple(axes)
+    budget = _DEFAULT_BUDGET if budget is None else budget
+    row_shape = tuple(a.n_rows for a in axes)
+    n_rows, n_cols = math.prod(row_shape), math.prod(a.n_cols for a in axes)
+    counts = [a.counts() for a in axes]
+    # Repeated columns (reflect, replicate, circular padding) are summed as the rows are
+    # written; only a tap pattern keeps every contribution and merges afterwards.
+    merge = not taps and not all(a.ordered for a in axes)
+    out_counts = [a.distinct_counts() for a in axes] if merge else counts
+    nnz = math.prod(int(c.sum()) for c in out_counts)
+    budget.check(nnz, n_rows)
+    idx = index_dtype(nnz, n_rows, n_cols)
+    value_parts = tuple(a.values if values else None for a in axes)
+    slot_shape = tuple(a.cols.shape[1] for a in axes)
+    n_slots = math.prod(slot_shape)
+    plan = KronPlan(
+        axes, row_shape, slot_shape, n_slots, n_cols, nnz, max(1, CHUNK // max(n_slots, 1)),
+        idx, index_dtype(math.prod(a.n_taps for a in axes)),
+        np.result_type(np.float64 if weight is None else weight.dtype,
+                       *(v.dtype for v in value_parts if v is not None)),
+        taps, values or weight is not None, merge, weight, value_parts,
+        any(v is not None for v in value_parts))
+    if nnz == 0:  # a factor without rows or without used slots
+        return replace(plan, indptr=np.zeros(n_rows + 1, idx))
+
+    full = all(a.valid is None for a in axes) and not merge
+    if full:  # every row holds every slot: no counting needed
+        row_counts = None
+        indptr = np.arange(n_rows + 1, dtype=idx) * idx(plan.n_slots)
+    else:
+        row_counts = outer(counts, np.multiply)
+        indptr = np.empty(n_rows + 1, dtype=idx)
+        indptr[0] = 0
+        np.cumsum(outer(out_counts, np.multiply) if merge else row_counts, out=indptr[1:])
+
+    need_taps = taps or weight is not None
+    tap_arrays = tuple(np.zeros(a.cols.shape, np.int64) if a.taps is None else a.taps
+                       for a in axes)
+    col_split, tap_split, regular = _split_factors(axes, counts, tap_arrays, need_taps)
+    special_rows = np.flatnonzero(~outer(regular, np.logical_and))
+    col_strides = tuple(c_strides([a.n_cols for a in axes]))
+    tap_strides = tuple(c_strides([a.n_taps for a in axes]))
+    tap_row = tap_table = weight_table = value_row = value_table = None
+    if need_taps:
+        tap_row, tap_table, weight_table = _tap_tables(tap_split, tap_strides, weight,
+                                                       plan.tap_dtype)
+    if plan.has_values:
+        # Rows of values (divisors, interpolation weights) repeat: a table of their
+        # products, indexed per row, unless there are too many different ones.
+        value_row, value_table = value_products(axes, value_parts, limit=max(nnz // 2, 1 << 16))
+    runs, border_rows = _plain_runs(row_counts, special_rows, n_rows, plan.n_slots, full)
+    return replace(
+        plan, indptr=indptr, row_counts=row_counts,
+        cols_used=tuple(a.cols if a.valid is None else np.where(a.valid, a.cols, 0)
+                        for a in axes),
+        tap_arrays=tap_arrays, col_strides=col_strides, tap_strides=tap_strides,
+        row_part=outer([s[0] for s in col_split], np.add, col_strides, idx),
+        slot_part=outer([s[1] for s in col_split], np.add, col_strides, idx),
+        tap_row=tap_row, tap_table=tap_table, weight_table=weight_table,
+        value_row=value_row, value_table=value_table, special_rows=special_rows,
+        runs=runs, border_rows=border_rows)
+
+
+def _split_factors(axes, counts, tap_arrays, need_taps):
+    """``(col_split, tap_split, regular)``: each factor's columns (and taps) split into
+    ``row part + slot part`` (``split_row_slot``), read from a full row in its middle, and
+    the rows of each factor where both splits hold and the columns increase."""
+    templates = []
+    for c in counts:
+        fullest = np.flatnonzero(c == c.max(initial=0))
+        templates.append(int(fullest[fullest.size // 2]) if fullest.size else 0)
+    col_split = [split_row_slot(a.cols, a.valid, c, t)
+                 for a, c, t in zip(axes, counts, templates)]
+    # A plain row's columns must increase: a repeated template column rules a factor out.
+    regular = [s[2] & bool(np.all(np.diff(s[1]) > 0)) for s in col_split]
+    tap_split = None
+    if need_taps:
+        tap_split = [split_row_slot(t, a.valid, c, r)
+                     for t, a, c, r in zip(tap_arrays, axes, counts, templates)]
+        regular = [r & s[2] for r, s in zip(regular, tap_split)]
+    return col_split, tap_split, regular
+
+
+def _tap_tables(tap_split, tap_strides, weight, tap_dtype):
+    """``(tap_row, tap_table, weight_table)``: a plain row ``r`` holds the taps
+    ``tap_table[tap_row[r]]`` and the weights ``weight_table[tap_row[r]]``."""
+    # Tap row parts take few distinct values per factor: index a small table by them.
+    uniq = [np.unique(s[0], return_inverse=True) for s in tap_split]
+    tap_row = outer([u[1].reshape(-1) for u in uniq], np.add,
+                    c_strides([u[0].size for u in uniq]), np.intp)
+    table = (outer([u[0] for u in uniq], np.add, tap_strides)[:, None]
+             + outer([s[1] for s in tap_split], np.add, tap_strides)[None, :])
+    weight_table = weight.take(table, mode="clip") if weight is not None else None
+    return tap_row, table.astype(tap_dtype), weight_table
+
+
+def _plain_runs(row_counts, special_rows, n_rows: int, n_slots: int, full: bool):
+    """``(runs, border_rows)``: the ``(start, stop)`` runs of plain rows (every slot used,
+    row part + slot part) long enough to be written on their own, and every other row."""
+    if full and not special_rows.size:
+        return np.array([[0, n_rows]]), np.zeros(0, np.intp)
+    plain = row_counts == n_slots if row_counts is not None else np.ones(n_rows, bool)
+    plain[special_rows] = False
+    edges = np.flatnonzero(np.diff(plain, prepend=False, append=False))
+    starts, stops = edges[0::2], edges[1::2]
+    # Short runs are not worth a Python iteration: they join the border rows.
+    short = (stops - starts) * n_slots < MIN_RUN
+    plain[ragged_range(starts[short], stops[short] - starts[short])] = False
+    return np.stack([starts[~short], stops[~short]], axis=1), np.flatnonzero(~plain)
+
+
+def _broadcast_rows(plan: KronPlan, parts, rows, combine, strides=None) -> np.ndarray:
+    """``(rows, slots)`` array combining every factor's ``parts`` (``None``: skipped) over
+    the given rows, each factor on its own slot axis: the general way, for a few rows."""
+    rix = np.unravel_index(rows, plan.row_shape)
+    acc = None
+    for f, part in enumerate(parts):
         if part is None:
-            uniq.append(np.ones((1, a.cols.shape[1])))
-            inverse.append(np.zeros(a.n_rows, np.int64))
             continue
-        used = part if a.valid is None else np.where(a.valid, part, 0)
-        u, inv = np.unique(used, axis=0, return_inverse=True)
-        uniq.append(u)
-        inverse.append(inv.reshape(-1))
-    if math.prod(u.size for u in uniq) > limit:
-        return None, None
-    table = np.ones((1, 1), dtype=np.result_type(*uniq))
-    for u in uniq:
-        table = (table[:, None, :, None] * u[None, :, None, :]).reshape(
-            table.shape[0] * u.shape[0], table.shape[1] * u.shape[1])
-    return _outer(inverse, np.add, _strides([u.shape[0] for u in uniq]), np.intp), table
+        p = placed(f, len(parts), part[rix[f]] * (1 if strides is None else strides[f]))
+        acc = p if acc is None else combine(acc, p)
+    n = len(rows)
+    return np.broadcast_to(acc, (n,) + plan.slot_shape).reshape(n, plan.n_slots)
 
 
-def _strides(sizes) -> list[int]:
-    out = [1] * len(sizes)
-    for f in range(len(sizes) - 2, -1, -1):
-        out[f] = out[f + 1] * sizes[f + 1]
-    return out
+def _fill_regular_runs(plan: KronPlan, indices, tap, vals) -> None:
+    """Write the runs of plain rows in place, a chunk at a time: their columns by one outer
+    sum ``row_part[:, None] + slot_part[None, :]``, their taps, weights and values by a row
+    gather from a small table."""
+    # Runs are often a single chunk: keep the per-chunk Python work small.
+    n_slots, step, indptr, row_part, slot_part = (
+        plan.n_slots, plan.step, plan.indptr, plan.row_part, plan.slot_part)
+    for first, last in plan.runs.tolist():
+        for a in range(first, last, step):
+            b = min(last, a + step)
+            lo, hi = int(indptr[a]), int(indptr[b])
+            add_outer(row_part[a:b], slot_part, indices[lo:hi].reshape(b - a, n_slots))
+            if tap is not None:
+                table_rows(plan.tap_table, plan.tap_row[a:b],
+                           out=tap[lo:hi].reshape(b - a, n_slots))
+            if vals is not None:
+                _fill_run_values(plan, a, b, vals[lo:hi].reshape(b - a, n_slots))
 
 
-def _outer(parts, combine, strides=None, dtype=None) -> np.ndarray:
-    """C-order outer combination of 1-D ``parts`` (times ``strides``), flattened."""
-    parts = [np.asarray(p, dtype=dtype) for p in parts]
-    acc = parts[0] * (1 if strides is None else strides[0])
-    for f in range(1, len(parts)):
-        part = parts[f] * (1 if strides is None else strides[f])
-        acc = combine(acc[:, None], part[None, :]).reshape(-1)
-    return acc
+def _fill_run_values(plan: KronPlan, a: int, b: int, out: np.ndarray) -> None:
+    """Values of the plain rows ``a:b``: their weights times their factors' values."""
+    if plan.weight_table is not None:
+        table_rows(plan.weight_table, plan.tap_row[a:b], out=out)
+    elif plan.value_table is not None:
+        table_rows(plan.value_table, plan.value_row[a:b], out=out)
+        return
+    else:
+        out[...] = 1
+    if plan.has_values:
+        out *= (table_rows(plan.value_table, plan.value_row[a:b])
+                if plan.value_table is not None
+                else _broadcast_rows(plan, plan.value_parts, np.arange(a, b), np.multiply))
 
 
-# numpy broadcasts slowly over a short last axis: below this many slots per row, loop
-# over the slots (each a long strided pass) or fill by doubling copies instead.
-SHORT_ROW = 12
+def _fill_border_rows(plan: KronPlan, indices, tap, vals) -> None:
+    """Write every row outside the runs, a batch at a time: the same outer sum, then the
+    rows where it fails (at a border: masked slots, reflected columns, per-slot values)
+    recomputed by broadcasting every factor, masked, merged where columns repeat, and
+    written where they belong."""
+    border = plan.border_rows
+    for i in range(0, border.size, plan.step):
+        _fill_border_batch(plan, border[i:i + plan.step], indices, tap, vals)
 
 
-def _add_outer(row: np.ndarray, slot: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[i, t] = row[i] + slot[t]``."""
-    if slot.size > SHORT_ROW or out.size < 1 << 15:  # short runs: one call beats many
-        return np.add(row[:, None], slot[None, :], out=out)
-    for t in range(slot.size):
-        np.add(row, slot[t], out=out[:, t])
-    return out
+def _fill_border_batch(plan: KronPlan, batch, indices, tap, vals) -> None:
+    """``_fill_border_rows`` for one sorted batch of rows."""
+    n, n_slots, indptr = batch.size, plan.n_slots, plan.indptr
+    if batch[-1] - batch[0] + 1 == n:  # contiguous: slices instead of gathers
+        rows = slice(int(batch[0]), int(batch[-1]) + 1)
+        where = slice(int(indptr[rows.start]), int(indptr[rows.stop]))
+    else:
+        rows = batch
+        where = ragged_range(indptr[batch], indptr[batch + 1] - indptr[batch])
+    lens = plan.row_counts[rows] if plan.row_counts is not None else np.full(n, n_slots)
+    special = np.zeros(0, np.intp)
+    if plan.special_rows.size:
+        special = np.flatnonzero(np.isin(batch, plan.special_rows, assume_unique=True))
+    mask = None
+    if int(lens.sum()) != n * n_slots:
+        part = np.flatnonzero(lens != n_slots)
+        mask = np.ones((n, n_slots), dtype=bool)
+        mask[part] = _broadcast_rows(plan, [a.valid for a in plan.axes], batch[part],
+                                     np.logical_and)
+    cols = add_outer(plan.row_part[rows], plan.slot_part, np.empty((n, n_slots), plan.index_dtype))
+    if special.size:
+        cols[special] = _broadcast_rows(plan, plan.cols_used, batch[special], np.add,
+                                        plan.col_strides)
+    writer = _RowWriter(where, mask)
+    if plan.merge:
+        writer = _RowWriter(where, mask, *merge_order(cols, mask, lens, plan.n_cols))
+    writer.put(indices, cols)
+    q = chunk_taps = None
+    if plan.tap_row is not None:
+        q = plan.tap_row[rows]
+        if tap is not None or special.size:
+            chunk_taps = table_rows(plan.tap_table, q)
+            if special.size:
+                chunk_taps[special] = _broadcast_rows(plan, plan.tap_arrays, batch[special],
+                                                      np.add, plan.tap_strides)
+    if tap is not None:
+        writer.put(tap, chunk_taps)
+    if vals is not None:
+        writer.put(vals, _border_values(plan, rows, batch, special, q, chunk_taps), add=True)
 
 
-def _table_rows(table: np.ndarray, q, out=None) -> np.ndarray:
-    """``table[q]`` (rows of a small table); a one-row table is copied by doubling."""
-    if table.shape[0] > 1:
-        return np.take(table, q, axis=0, out=out, mode="clip")
-    n = q.size if hasattr(q, "size") else len(q)
-    if out is None:
-        out = np.empty((n, table.shape[1]), dtype=table.dtype)
-    if table.shape[1] > SHORT_ROW or out.size < 1 << 15:  # short runs: one call
-        out[...] = table[0]
-        return out
-    flat = out.reshape(-1)
-    flat[:table.shape[1]] = table[0]
-    done = table.shape[1]
-    while 0 < done < flat.size:
-        step = min(done, flat.size - done)
-        flat[done:done + step] = flat[:step]
-        done += step
-    return out
+def _border_values(plan: KronPlan, rows, batch, special, q, chunk_taps) -> np.ndarray:
+    """Values of a batch of border rows: the weight of each tap (recomputed where the split
+    fails) times the factors' values, or 1."""
+    chunk = None
+    if plan.weight is not None:
+        chunk = table_rows(plan.weight_table, q)
+        if special.size:
+            chunk[special] = plan.weight.take(chunk_taps[special], mode="clip")
+    if plan.has_values:
+        v = (table_rows(plan.value_table, plan.value_row[rows])
+             if plan.value_table is not None
+             else _broadcast_rows(plan, plan.value_parts, batch, np.multiply))
+        chunk = v if chunk is None else chunk * v
+    if chunk is None:
+        chunk = np.ones((batch.size, plan.n_slots), dtype=plan.value_dtype)
+    return chunk
+
+
+@dataclass(frozen=True, eq=False)
+class _RowWriter:
+    """Writes a batch's ``(rows, slots)`` arrays at ``where``: the used slots (``mask``),
+    sorted by column and summed (or the first kept) over repeats when ``order`` is set."""
+
+    where: slice | np.ndarray
+    mask: np.ndarray | None
+    order: np.ndarray | None = None
+    firsts: np.ndarray | None = None
+
+    def put(self, out: np.ndarray, chunk: np.ndarray, add: bool = False) -> None:
+        flat = chunk.reshape(-1) if self.mask is None else chunk[self.mask]
+        if self.order is not None:
+            flat = flat[self.order]
+            flat = np.add.reduceat(flat, self.firsts) if add else flat[self.firsts]
+        out[self.where] = flat
+
+
+# What kron_axes checks against when its caller names no budget.
+_DEFAULT_BUDGET = Budget("matrix", "operator")
 
 
 def kron_axes(
     axes: list[Axis], *, taps: bool = True, values: bool = False, weight=None,
-    what: str = "matrix", hint: str = "operator", itemsize: int = 8, max_entries=None,
+    budget: Budget | None = None,
 ) -> Pattern:
     """The C-order Kronecker product of ``axes`` as a canonical CSR pattern.
 
@@ -340,253 +563,26 @@ def kron_axes(
     array indexed by the combined tap, multiplied into ``Pattern.values`` too (so the
     matrix of a convolution is built without storing its taps). Duplicate columns inside
     a row (from unordered factors, e.g. reflect padding) are merged, and ``entry`` records
-    where each contribution went.
+    where each contribution went. ``budget``: the size limit and what a refusal names,
+    checked before anything is allocated (default: ``get_max_entries()``).
 
-    The final arrays are allocated once, at their exact size (``nnz`` is known from the
-    per-factor counts), and filled a chunk of rows at a time. Away from the borders every
-    factor's columns and taps are ``row part + slot part`` (a window sliding over a grid),
-    so a chunk is one outer sum ``ROW[:, None] + SLOT[None, :]`` and its values one row
-    gather from a small table; only the rows that touch a border (masked slots, reflected
-    columns, per-slot values) are recomputed by broadcasting every factor.
+    The final arrays are allocated once, at their exact size (``plan_kron`` knows ``nnz``
+    and ``indptr`` from the per-factor counts), then ``_fill_regular_runs`` writes the long
+    runs of interior rows and ``_fill_border_rows`` the rest.
     """
-    nf = len(axes)
-    row_shape = tuple(a.n_rows for a in axes)
-    slot_shape = tuple(a.cols.shape[1] for a in axes)
-    n_rows, n_cols = math.prod(row_shape), math.prod(a.n_cols for a in axes)
-    n_slots = math.prod(slot_shape)
-    counts = [a.counts() for a in axes]
-    # Repeated columns (reflect, replicate, circular padding) are summed as the rows are
-    # written; only a tap pattern keeps every contribution and merges afterwards.
-    merge = not taps and not all(a.ordered for a in axes)
-    out_counts = [a.distinct_counts() for a in axes] if merge else counts
-    nnz = math.prod(int(c.sum()) for c in out_counts)
-    check_entries(nnz, itemsize, what, hint, max_entries, n_rows)
-    idx = index_dtype(nnz, n_rows, n_cols)
-    n_taps = math.prod(a.n_taps for a in axes)
-    tap_dtype = index_dtype(n_taps)
-    value_axes = [f for f, a in enumerate(axes) if values and a.values is not None]
-    want_values = values or weight is not None
-    vtype = np.result_type(np.float64 if weight is None else weight.dtype,
-                           *(axes[f].values.dtype for f in value_axes))
-    if nnz == 0:  # a factor without rows or without used slots
-        return Pattern((n_rows, n_cols), np.zeros(n_rows + 1, idx), np.zeros(0, idx),
-                       np.zeros(0, tap_dtype) if taps else None, None,
-                       np.zeros(0, vtype) if want_values else None)
-
-    full = all(a.valid is None for a in axes) and not merge
-    if full:  # every row holds every slot: no counting needed
-        row_counts = None
-        indptr = np.arange(n_rows + 1, dtype=idx) * idx(n_slots)
-    else:
-        row_counts = _outer(counts, np.multiply)
-        indptr = np.empty(n_rows + 1, dtype=idx)
-        indptr[0] = 0
-        np.cumsum(_outer(out_counts, np.multiply) if merge else row_counts, out=indptr[1:])
-
-    col_strides = _strides([a.n_cols for a in axes])
-    tap_strides = _strides([a.n_taps for a in axes])
-    need_taps = taps or weight is not None
-    tap_arrays = [np.zeros(a.cols.shape, np.int64) if a.taps is None else a.taps for a in axes]
-    cols_used = [a.cols if a.valid is None else np.where(a.valid, a.cols, 0) for a in axes]
-
-    # Split each factor into row and slot parts, from a full row in its middle.
-    templates = []
-    for c in counts:
-        fullest = np.flatnonzero(c == c.max(initial=0))
-        templates.append(int(fullest[fullest.size // 2]) if fullest.size else 0)
-    col_split = [_split(a.cols, a.valid, c, t)
-                 for a, c, t in zip(axes, counts, templates)]
-    # A plain row's columns must increase: a repeated template column rules a factor out.
-    regular = [s[2] & bool(np.all(np.diff(s[1]) > 0)) for s in col_split]
-    if need_taps:
-        tap_split = [_split(t, a.valid, c, r)
-                     for t, a, c, r in zip(tap_arrays, axes, counts, templates)]
-        regular = [r & s[2] for r, s in zip(regular, tap_split)]
-    value_parts = [a.values if f in value_axes else None for f, a in enumerate(axes)]
-    special_rows = np.flatnonzero(~_outer(regular, np.logical_and))
-
-    SLOT = _outer([s[1] for s in col_split], np.add, col_strides, idx)
-    ROW = _outer([s[0] for s in col_split], np.add, col_strides, idx)
-    if need_taps:
-        # Tap row parts take few distinct values per factor: index a small table by them.
-        uniq = [np.unique(s[0], return_inverse=True) for s in tap_split]
-        Q = _outer([u[1].reshape(-1) for u in uniq], np.add,
-                   _strides([u[0].size for u in uniq]), np.intp)
-        table = (_outer([u[0] for u in uniq], np.add, tap_strides)[:, None]
-                 + _outer([s[1] for s in tap_split], np.add, tap_strides)[None, :])
-        w_table = weight.take(table, mode="clip") if weight is not None else None
-        table = table.astype(tap_dtype)
-    if value_axes:
-        # Rows of values (divisors, interpolation weights) repeat: a table of their
-        # products, indexed per row, unless there are too many different ones.
-        VQ, VTAB = _value_table(axes, value_parts, limit=max(nnz // 2, 1 << 16))
-
-    indices = np.empty(nnz, dtype=idx)
-    tap = np.empty(nnz, dtype=tap_dtype) if taps else None
-    vals = None
-    if want_values:
-        vals = np.empty(nnz, dtype=vtype)
-
-    def broadcast(parts, rix, combine, strides=None):
-        # The general way, for a few rows: every factor placed on its own slot axis.
-        acc = None
-        for f, part in enumerate(parts):
-            if part is None:
-                continue
-            p = _placed(f, nf, part[rix[f]] * (1 if strides is None else strides[f]))
-            acc = p if acc is None else combine(acc, p)
-        return np.broadcast_to(acc, (rix[0].size,) + slot_shape).reshape(rix[0].size, n_slots)
-
-    # Plain rows (every slot used, row part + slot part) come in long runs between the
-    # borders: each run is written in place, in its final arrays, by one outer sum and
-    # one table gather. Short runs are not worth a Python iteration and join the rest.
-    if full and not special_rows.size:
-        plain = None
-        starts, stops = np.array([0]), np.array([n_rows])
-        short = np.zeros(1, bool)
-    else:
-        plain = row_counts == n_slots if row_counts is not None else np.ones(n_rows, bool)
-        plain[special_rows] = False
-        edges = np.flatnonzero(np.diff(plain, prepend=False, append=False))
-        starts, stops = edges[0::2], edges[1::2]
-        short = (stops - starts) * n_slots < MIN_RUN
-        plain[_ragged(starts[short], stops[short] - starts[short])] = False
-    step = max(1, CHUNK // max(n_slots, 1))
-    for first, last in zip(starts[~short], stops[~short]):
-        for a in range(int(first), int(last), step):
-            b = min(int(last), a + step)
-            lo, hi = int(indptr[a]), int(indptr[b])
-            _add_outer(ROW[a:b], SLOT, indices[lo:hi].reshape(b - a, n_slots))
-            if taps:
-                _table_rows(table, Q[a:b], out=tap[lo:hi].reshape(b - a, n_slots))
-            if want_values:
-                out = vals[lo:hi].reshape(b - a, n_slots)
-                if weight is not None:
-                    _table_rows(w_table, Q[a:b], out=out)
-                elif value_axes and VTAB is not None:
-                    _table_rows(VTAB, VQ[a:b], out=out)
-                    continue
-                else:
-                    out[...] = 1
-                if value_axes:
-                    out *= _table_rows(VTAB, VQ[a:b]) if VTAB is not None else broadcast(
-                        value_parts, np.unravel_index(np.arange(a, b), row_shape), np.multiply)
-
-    # The other rows, a batch at a time: the same outer sum, then the rows at a border
-    # recomputed by broadcasting every factor, masked, and written where they belong.
-    other = np.flatnonzero(~plain) if plain is not None else np.zeros(0, np.intp)
-    for i in range(0, other.size, step):
-        rows = other[i:i + step]
-        n = rows.size
-        if rows[-1] - rows[0] + 1 == n:  # contiguous: slices instead of gathers
-            rows = slice(int(rows[0]), int(rows[-1]) + 1)
-            where = slice(int(indptr[rows.start]), int(indptr[rows.stop]))
-            first_row = rows.start
-        else:
-            where = _ragged(indptr[rows], indptr[rows + 1] - indptr[rows])
-            first_row = None
-        lens = row_counts[rows] if row_counts is not None else np.full(n, n_slots)
-
-        def rix(local):
-            # Multi-indices of some of the batch's rows (local positions).
-            glob = local + first_row if first_row is not None else other[i:i + step][local]
-            return np.unravel_index(glob, row_shape)
-
-        sp = np.zeros(0, np.intp)
-        if special_rows.size:
-            glob = other[i:i + step]
-            sp = np.flatnonzero(np.isin(glob, special_rows, assume_unique=True))
-        mask = None
-        if int(lens.sum()) != n * n_slots:
-            part = np.flatnonzero(lens != n_slots)
-            mask = np.ones((n, n_slots), dtype=bool)
-            mask[part] = broadcast([a.valid for a in axes], rix(part), np.logical_and)
-
-        chunk = _add_outer(ROW[rows], SLOT, np.empty((n, n_slots), dtype=idx))
-        if sp.size:
-            chunk[sp] = broadcast(cols_used, rix(sp), np.add, col_strides)
-        order = firsts = None
-        if merge:
-            # Sort each row by column, then sum the runs of equal columns.
-            raw = chunk.reshape(-1) if mask is None else chunk[mask]
-            key = np.repeat(np.arange(n, dtype=np.int64), lens) * n_cols + raw
-            order = np.argsort(key, kind="stable")
-            firsts = np.flatnonzero(np.diff(key[order], prepend=-1))
-
-        def put(out, chunk2d, add=False):
-            flat = chunk2d.reshape(-1) if mask is None else chunk2d[mask]
-            if order is not None:
-                flat = np.add.reduceat(flat[order], firsts) if add else flat[order][firsts]
-            out[where] = flat
-
-        put(indices, chunk)
-        if need_taps:
-            q = Q[rows]
-            if taps or sp.size:
-                chunk_taps = _table_rows(table, q)
-                if sp.size:
-                    chunk_taps[sp] = broadcast(tap_arrays, rix(sp), np.add, tap_strides)
-            if taps:
-                put(tap, chunk_taps)
-        if want_values:
-            chunk = None
-            if weight is not None:
-                chunk = _table_rows(w_table, q)
-                if sp.size:
-                    chunk[sp] = weight.take(chunk_taps[sp], mode="clip")
-            if value_axes:
-                v = (_table_rows(VTAB, VQ[rows]) if VTAB is not None
-                     else broadcast(value_parts, rix(np.arange(n)), np.multiply))
-                chunk = v if chunk is None else chunk * v
-            if chunk is None:
-                chunk = np.ones((n, n_slots), dtype=vals.dtype)
-            put(vals, chunk, add=True)
-    del row_counts
-
+    plan = plan_kron(axes, taps=taps, values=values, weight=weight, budget=budget)
+    indptr, shape = plan.indptr, plan.shape
+    tap = np.empty(plan.nnz, dtype=plan.tap_dtype) if plan.keep_taps else None
+    vals = np.empty(plan.nnz, dtype=plan.value_dtype) if plan.keep_values else None
+    indices = np.empty(plan.nnz, dtype=plan.index_dtype)
+    if plan.nnz:
+        _fill_regular_runs(plan, indices, tap, vals)
+        _fill_border_rows(plan, indices, tap, vals)
+    del plan  # its per-row tables are not needed by the merge
     entry = None
     if taps and not all(a.ordered for a in axes):
-        indices, indptr, tap, vals, entry = _canonicalize(indices, indptr, tap, vals, n_cols)
-    return Pattern((n_rows, n_cols), indptr, indices, tap, entry, vals)
-
-
-def _canonicalize(indices, indptr, tap, vals, n_cols):
-    """Sort the rows that are out of order and merge repeated columns.
-
-    Reflected, wrapped or clamped taps only disorder the rows that touch the padding, so
-    only those rows are sorted; the merge is one linear pass.
-    """
-    n = indices.size
-    if n:
-        breaks = np.flatnonzero(indices[1:] <= indices[:-1]) + 1
-        rows = np.searchsorted(indptr, breaks, side="right") - 1
-        bad = np.unique(rows[indptr[rows] != breaks])
-        if bad.size:
-            lens = (indptr[bad + 1] - indptr[bad]).astype(np.int64)
-            pos = _ragged(indptr[bad], lens)
-            key = np.repeat(bad.astype(np.int64), lens) * n_cols + indices[pos]
-            src = pos[np.argsort(key, kind="stable")]
-            indices[pos] = indices[src]
-            for arr in (tap, vals):
-                if arr is not None:
-                    arr[pos] = arr[src]
-    new = np.ones(n, dtype=bool)
-    if n:
-        np.not_equal(indices[1:], indices[:-1], out=new[1:])
-        new[indptr[:-1][np.diff(indptr) > 0]] = True
-    if new.all():
-        return indices, indptr, tap, vals, None
-    firsts = np.flatnonzero(new)
-    csum = np.zeros(n + 1, dtype=indptr.dtype)
-    np.cumsum(new, out=csum[1:])
-    entry = csum[1:] - 1 if tap is not None else None
-    if vals is not None:
-        vals = np.add.reduceat(vals, firsts) if firsts.size else vals[:0]
-    return indices[firsts], csum[indptr], tap, vals, entry
-
-
-def _placed(f: int, nf: int, arr: np.ndarray) -> np.ndarray:
-    """Factor f's ``(rows, slots)`` array for a chunk's rows, its slots on slot axis f."""
-    return arr.reshape(arr.shape[:1] + (1,) * f + arr.shape[1:] + (1,) * (nf - f - 1))
+        indices, indptr, tap, vals, entry = canonicalize(indices, indptr, tap, vals, shape[1])
+    return Pattern(shape, indptr, indices, tap, entry, vals)
 
 
 def _sum_by(groups, values, n):

@@ -10,23 +10,22 @@ filter's names, and for the weight gradient ``dL/dw_k = g^T E_k x``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-import math
-
-from ._sparse import Axis, Pattern, check_entries, kron_axes, make_csr
+from ._args import as_array, shape_of
+from ._sparse import Axis, Budget, Pattern, kron_axes, make_csr
 from .shapes import (
     ConvGeometry,
     ConvTransposeGeometry,
     conv_geometry,
     conv_transpose_geometry,
-    pad_source,
-    shape_of,
 )
+from .window import pad_source
 
 __all__ = ["TapPattern", "conv_matrix", "conv_taps", "conv_transpose_matrix",
            "conv_transpose_taps"]
@@ -34,7 +33,7 @@ __all__ = ["TapPattern", "conv_matrix", "conv_taps", "conv_transpose_matrix",
 
 def weight_array(weight: ArrayLike) -> np.ndarray:
     """The weight as a float or complex array (integers and bools become float64)."""
-    w = np.asarray(weight)
+    w = as_array(weight, "weight")
     if w.dtype.kind in "biu":
         return w.astype(np.float64)
     if w.dtype.kind == "f" and w.dtype.itemsize < 4:
@@ -56,21 +55,21 @@ def conv_axes(geo: ConvGeometry) -> list[Axis]:
     for dim in range(win.ndim):
         pos = win.positions(dim)
         size, k = win.size[dim], win.kernel[dim]
-        src = pad_source(pos, size, geo.padding_mode)
         taps = np.broadcast_to(np.arange(k), pos.shape)
         if geo.padding_mode == "zeros":
             # Raw positions (row part + slot part), the border slots masked out.
-            valid = src >= 0
+            valid = win.inside(dim)
             axes.append(Axis(pos, size, taps, k, None if valid.all() else valid))
         else:
             # Reflected, wrapped or clamped taps can repeat or reverse columns: sum them.
+            src = pad_source(pos, size, geo.padding_mode)
             axes.append(Axis(src, size, taps, k, ordered=bool(np.array_equal(src, pos))))
     return axes
 
 
-def check_size(geo: ConvGeometry, what: str, hint: str, itemsize: int, max_entries,
+def check_size(geo: ConvGeometry, budget: Budget,
                transposed_rows: tuple[int, ...] | None = None) -> None:
-    """Refuse an oversized matrix from the geometry alone, before any array is built.
+    """Refuse a matrix over ``budget`` from the geometry alone, before any array is built.
 
     The count is exact (before repeated columns are merged): per dimension, the taps that
     land inside the input, by arithmetic. ``transposed_rows``: the sizes of the transposed
@@ -85,7 +84,7 @@ def check_size(geo: ConvGeometry, what: str, hint: str, itemsize: int, max_entri
     entries = geo.out_channels * (geo.in_channels // geo.groups) * math.prod(per_dim)
     rows = (geo.out_channels * math.prod(win.out) if transposed_rows is None
             else geo.in_channels * math.prod(win.size))
-    check_entries(entries, itemsize, what, hint, max_entries, rows)
+    budget.check(entries, rows)
 
 
 def conv_transpose_axes(geo: ConvTransposeGeometry) -> list[Axis]:
@@ -218,8 +217,9 @@ class TapPattern:
         return ["+".join(parts) for parts in labels]
 
 
-_HINT = "convmat.operators.conv_operator"
-_HINT_T = "convmat.operators.conv_transpose_operator"
+# The matrix-free alternatives every size refusal points to.
+_OPERATOR = "convmat.conv_operator"
+_OPERATOR_T = "convmat.conv_transpose_operator"
 
 
 def conv_taps(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
@@ -246,9 +246,9 @@ def conv_taps(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
     wshape = shape_of(weight, "weight")
     geo = conv_geometry(wshape, input_shape, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, padding_mode=padding_mode)
-    check_size(geo, "conv_taps", _HINT, 8, max_entries)
-    pattern = kron_axes(conv_axes(geo), what="conv_taps", hint=_HINT,
-                        max_entries=max_entries)
+    budget = Budget("conv_taps", _OPERATOR, 8, max_entries)
+    check_size(geo, budget)
+    pattern = kron_axes(conv_axes(geo), budget=budget)
     return TapPattern._from(pattern, geo.weight_shape)
 
 
@@ -313,9 +313,9 @@ def conv_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilation
     w = weight_array(weight)
     geo = conv_geometry(w.shape, input_shape, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, padding_mode=padding_mode)
-    check_size(geo, "conv_matrix", _HINT, w.dtype.itemsize, max_entries)
-    pattern = kron_axes(conv_axes(geo), taps=False, weight=w.reshape(-1), what="conv_matrix",
-                        hint=_HINT, itemsize=w.dtype.itemsize, max_entries=max_entries)
+    budget = Budget("conv_matrix", _OPERATOR, w.dtype.itemsize, max_entries)
+    check_size(geo, budget)
+    pattern = kron_axes(conv_axes(geo), taps=False, weight=w.reshape(-1), budget=budget)
     return pattern.csr(pattern.values)
 
 
@@ -337,9 +337,9 @@ def conv_transpose_taps(weight, input_shape, *, stride=1, padding=0, output_padd
     geo = conv_transpose_geometry(wshape, input_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, output_size=output_size)
-    check_size(geo.conv, "conv_transpose_taps", _HINT_T, 8, max_entries, geo.in_size)
-    pattern = kron_axes(conv_transpose_axes(geo), what="conv_transpose_taps",
-                        hint=_HINT_T, max_entries=max_entries)
+    budget = Budget("conv_transpose_taps", _OPERATOR_T, 8, max_entries)
+    check_size(geo.conv, budget, geo.in_size)
+    pattern = kron_axes(conv_transpose_axes(geo), budget=budget)
     return TapPattern._from(pattern, geo.conv.weight_shape)
 
 
@@ -415,9 +415,8 @@ def conv_transpose_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0
     geo = conv_transpose_geometry(w.shape, input_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, output_size=output_size)
-    check_size(geo.conv, "conv_transpose_matrix", _HINT_T, w.dtype.itemsize, max_entries,
-               geo.in_size)
+    budget = Budget("conv_transpose_matrix", _OPERATOR_T, w.dtype.itemsize, max_entries)
+    check_size(geo.conv, budget, geo.in_size)
     pattern = kron_axes(conv_transpose_axes(geo), taps=False, weight=w.reshape(-1),
-                        what="conv_transpose_matrix", hint=_HINT_T,
-                        itemsize=w.dtype.itemsize, max_entries=max_entries)
+                        budget=budget)
     return pattern.csr(pattern.values)

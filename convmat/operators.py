@@ -5,18 +5,19 @@ shape as the matching builder's matrix and the same convention (one sample ``(C,
 *spatial)`` flattened in C order; a batch is a matrix with one sample per *column*, as
 ``LinearOperator.matmat`` wants it). ``matvec`` is the torch op, ``rmatvec`` its adjoint
 ``A^H`` (conjugate transpose), ``matmat``/``rmatmat`` do whole batches at once. Use them
-where the matrix would not fit (``conv_matrix`` refuses very large ones and points here),
+where the matrix would not fit (the builders refuse very large matrices and point here),
 and inside iterative solvers (``scipy.sparse.linalg.lsqr``, ``svds``).
 
-How a convolution is applied at BLAS speed: the input is padded (the padding read through
-:func:`convmat.shapes.pad_source`, so every ``padding_mode`` and a cropping negative
-padding come for free), split into its ``stride`` phases (``xp[..., r::s]``), and each phase
-is laid out flat, channels by positions, over the *whole* phase grid. A kernel tap ``t``
-then reads one phase at one constant offset for every output position, so the convolution
-is a sum over taps of ``W_t @ X[:, offset_t : offset_t + n]``: one GEMM per tap on a
-contiguous slice, no im2col copy. Positions of the grid past the real output are computed
-and dropped (a thin border). The adjoint runs the same loop backwards, adding
-``W_t^H @ Y`` into the slices, and then folds the phases and the padding back.
+Every op exposes one description of itself, next to its builder, which the builder
+assembles and the operator applies:
+
+* a convolution, its weight and geometry: :class:`ConvOperator` runs the GEMM-per-tap
+  plan of :mod:`convmat._correlate`;
+* an *index map* (the input each output copies, ``-1`` for a zero) for max pooling, max
+  unpooling, bed of nails and the pixel shuffles: :class:`IndexOperator` gathers through
+  it, and scatter-adds back;
+* *1-D factors*, one per spatial dimension, for average pooling and interpolation:
+  :class:`SeparableOperator` applies them along the axes in turn.
 """
 
 from __future__ import annotations
@@ -28,21 +29,21 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 from scipy.sparse.linalg import LinearOperator
 
-from ._sparse import Axis, kron_axes
+from ._correlate import Correlation
+from ._sparse import Axis, get_max_entries, kron_axes
 from .convolution import weight_array
-from .pooling import avg_pool_matrix, data_dtype, max_pool_selection
+from .interpolation import interpolate_entries, interpolate_factors, interpolation_dtype
+from .pooling import avg_pool_factors, max_pool_input, max_pool_winners
 from .shapes import (
-    ConvGeometry,
     avg_pool_geometry,
     bed_of_nails_geometry,
     conv_geometry,
     conv_transpose_geometry,
-    max_unpool_geometry,
-    pad_source,
-    pixel_shuffle_output_shape,
-    pixel_unshuffle_output_shape,
+    interpolate_geometry,
+    pixel_shuffle_geometry,
+    pixel_unshuffle_geometry,
 )
-from .unpooling import _shuffle_perm, check_unpool_indices, interpolate_factors
+from .unpooling import bed_of_nails_source, max_unpool_indices, max_unpool_source
 
 __all__ = ["ConvOperator", "IndexOperator", "SeparableOperator", "avg_pool_operator",
            "bed_of_nails_operator", "conv_operator", "conv_transpose_operator",
@@ -50,156 +51,30 @@ __all__ = ["ConvOperator", "IndexOperator", "SeparableOperator", "avg_pool_opera
            "pixel_shuffle_operator", "pixel_unshuffle_operator"]
 
 
-# --------------------------------------------------------------------------- padding
-def _unpad_axis(g: np.ndarray, src: np.ndarray, before: int, L: int, axis: int) -> np.ndarray:
-    """Adjoint of ``x.take(src, axis)``: each padded position adds into its source.
-
-    ``src`` comes from :func:`~convmat.shapes.pad_source` for a non-zero padding mode, so
-    padded positions ``[before, before + L)`` are the input itself, in order; only the
-    (few) padding positions around them need a loop.
-    """
-    shape = list(g.shape)
-    shape[axis] = L
-    out = np.zeros(shape, dtype=g.dtype)
-    lo, hi = max(before, 0), min(before + L, src.size)
-
-    def at(index, where):
-        key = [slice(None)] * g.ndim
-        key[axis] = where
-        return index[tuple(key)]
-
-    at(out, slice(lo - before, hi - before))[...] = at(g, slice(lo, hi))
-    for p in [*range(lo), *range(hi, src.size)]:
-        at(out, int(src[p]))[...] += at(g, p)
-    return out
-
-
-# --------------------------------------------------------------------------- the kernel
-class _Correlation:
-    """A batched plan for ``y = C x`` and ``x = C^T y`` of one :class:`ConvGeometry`."""
-
-    def __init__(self, geo: ConvGeometry, weight: np.ndarray):
-        win = geo.window
-        self.geo = geo
-        g = geo.groups
-        co, ci = geo.out_channels // g, geo.in_channels // g
-        n_taps = math.prod(win.kernel)
-        # (taps, groups, C_out/G, C_in/G): one small matrix per tap and group.
-        self.taps = np.ascontiguousarray(
-            np.moveaxis(weight.reshape(g, co, ci, n_taps), -1, 0))
-        self.src = [
-            pad_source(np.arange(-b, L + a), L, geo.padding_mode)
-            for L, b, a in zip(win.size, win.pad_before, win.pad_after)
-        ]
-        self.padded = tuple(s.size for s in self.src)
-        self.phase_len = tuple(-(-P // s) for P, s in zip(self.padded, win.stride))
-        self.flat = math.prod(self.phase_len)
-        flat_strides = np.array(
-            [math.prod(self.phase_len[i + 1:]) for i in range(win.ndim)], dtype=np.int64)
-        shift = np.indices(win.kernel).reshape(win.ndim, -1).T * np.array(win.dilation)
-        stride = np.array(win.stride)
-        self.phase = np.ravel_multi_index(tuple((shift % stride).T), win.stride)
-        self.offset = ((shift // stride) * flat_strides).sum(axis=1)
-        self.tail = int(self.offset.max())
-
-    # -- layout: padded input <-> phases laid out (phase, channel, sample * grid)
-    def _phases(self, shape, before):
-        """Per stride phase: the slice of an array of spatial ``shape`` sitting at offset
-        ``before`` of the padded grid that lands in that phase, and where it lands."""
-        win = self.geo.window
-        for phase in np.ndindex(*win.stride):
-            source, dest = [], []
-            for r, s, b, A in zip(phase, win.stride, before, shape):
-                i0 = (r - b) % s  # first array position in this phase
-                count = len(range(i0, A, s))
-                source.append(slice(i0, None, s))
-                dest.append(slice((i0 + b) // s, (i0 + b) // s + count))
-            yield int(np.ravel_multi_index(phase, win.stride)), tuple(source), tuple(dest)
-
-    def _grid(self, buf: np.ndarray, phase: int, n: int) -> np.ndarray:
-        """Phase ``phase`` of ``buf`` as ``(N, C, *phase_len)``, a view."""
-        view = buf[phase, :, : n * self.flat].reshape(buf.shape[1], n, *self.phase_len)
-        return view.swapaxes(0, 1)
-
-    def _padded(self, x: np.ndarray):
-        """The input and its offset in the padded grid: ``x`` itself for zero padding
-        (the zeros are already in the buffer), else ``x`` read through the padding."""
-        win = self.geo.window
-        if self.geo.padding_mode == "zeros":
-            return x, win.pad_before
-        for axis, src in enumerate(self.src, start=2):
-            x = x.take(src, axis=axis)  # reflect, replicate, circular: no -1 here
-        return x, (0,) * win.ndim
-
-    def _to_phases(self, x: np.ndarray) -> np.ndarray:
-        n = x.shape[0]
-        buf = np.zeros((math.prod(self.geo.window.stride), x.shape[1],
-                        n * self.flat + self.tail), x.dtype)
-        xp, before = self._padded(x)
-        for phase, source, dest in self._phases(xp.shape[2:], before):
-            self._grid(buf, phase, n)[(Ellipsis,) + dest] = xp[(Ellipsis,) + source]
-        return buf
-
-    def _from_phases(self, buf: np.ndarray, n: int) -> np.ndarray:
-        win = self.geo.window
-        zeros = self.geo.padding_mode == "zeros"
-        size = win.size if zeros else self.padded
-        out = np.empty((n, buf.shape[1]) + size, dtype=buf.dtype)
-        for phase, source, dest in self._phases(size, win.pad_before if zeros else (0,) * win.ndim):
-            out[(Ellipsis,) + source] = self._grid(buf, phase, n)[(Ellipsis,) + dest]
-        if not zeros:
-            for axis, (src, b, L) in enumerate(zip(self.src, win.pad_before, win.size), start=2):
-                out = _unpad_axis(out, src, b, L, axis)
-        return out
-
-    # -- the two maps
-    def forward(self, x: np.ndarray, conj: bool = False) -> np.ndarray:
-        """``(N, C_in, *size) -> (N, C_out, *out)``: the convolution (weights conjugated)."""
-        geo, n = self.geo, x.shape[0]
-        g = geo.groups
-        dtype = np.result_type(x.dtype, self.taps.dtype)
-        taps = self.taps.conj() if conj else self.taps
-        buf = self._to_phases(x.astype(dtype, copy=False))
-        buf = buf.reshape(buf.shape[0], g, -1, buf.shape[-1])
-        width = n * self.flat
-        y = np.zeros((g, geo.out_channels // g, width), dtype=dtype)
-        tmp = np.empty_like(y)
-        for t, (phase, off) in enumerate(zip(self.phase.tolist(), self.offset.tolist())):
-            np.matmul(taps[t], buf[phase, :, :, off:off + width], out=tmp)
-            y += tmp
-        y = y.reshape(geo.out_channels, n, *self.phase_len)
-        y = y[(slice(None), slice(None)) + tuple(slice(0, o) for o in geo.window.out)]
-        return np.ascontiguousarray(y.swapaxes(0, 1))
-
-    def transpose(self, y: np.ndarray, conj: bool = False) -> np.ndarray:
-        """``(N, C_out, *out) -> (N, C_in, *size)``: ``C^T y`` (``C^H y`` with ``conj``)."""
-        geo, n = self.geo, y.shape[0]
-        g = geo.groups
-        dtype = np.result_type(y.dtype, self.taps.dtype)
-        taps = self.taps.conj() if conj else self.taps
-        width = n * self.flat
-        full = np.zeros((geo.out_channels, n) + self.phase_len, dtype=dtype)
-        full[(slice(None), slice(None)) + tuple(slice(0, o) for o in geo.window.out)] = (
-            y.swapaxes(0, 1))
-        full = full.reshape(g, -1, width)
-        buf = np.zeros((math.prod(geo.window.stride), geo.in_channels, width + self.tail), dtype)
-        grouped = buf.reshape(buf.shape[0], g, -1, buf.shape[-1])
-        tmp = np.empty((g, geo.in_channels // g, width), dtype=dtype)
-        for t, (phase, off) in enumerate(zip(self.phase.tolist(), self.offset.tolist())):
-            np.matmul(taps[t].swapaxes(-1, -2), full, out=tmp)
-            grouped[phase, :, :, off:off + width] += tmp
-        return self._from_phases(buf, n)
-
-
-# --------------------------------------------------------------------------- operators
+# --------------------------------------------------------------------------- the skeleton
 class _SampleOperator(LinearOperator):
     """A ``LinearOperator`` from flat samples of ``in_shape`` to flat samples of
-    ``out_shape``; subclasses give ``_matmat`` and ``_rmatmat`` (one sample a column)."""
+    ``out_shape``, one sample a column.
+
+    Subclasses give ``_forward`` and ``_backward`` (the map and its adjoint) on batches
+    shaped ``(N, *in_shape)`` and ``(N, *out_shape)``, or override ``_matmat`` and
+    ``_rmatmat`` to work on the flat columns themselves.
+    """
 
     def __init__(self, in_shape, out_shape, dtype):
         self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
         super().__init__(dtype=np.dtype(dtype),
                          shape=(math.prod(self.out_shape), math.prod(self.in_shape)))
+
+    def _matmat(self, X):
+        X = np.asarray(X)
+        k = X.shape[1]
+        return self._forward(X.T.reshape(k, *self.in_shape)).reshape(k, -1).T
+
+    def _rmatmat(self, Y):
+        Y = np.asarray(Y)
+        k = Y.shape[1]
+        return self._backward(Y.T.reshape(k, *self.out_shape)).reshape(k, -1).T
 
     def _matvec(self, x):
         return self._matmat(np.reshape(x, (-1, 1))).reshape(-1)
@@ -212,6 +87,7 @@ class _SampleOperator(LinearOperator):
                 f"{self.out_shape} with dtype={self.dtype}>")
 
 
+# --------------------------------------------------------------------------- convolutions
 class ConvOperator(_SampleOperator):
     """A convolution-like :class:`~scipy.sparse.linalg.LinearOperator` on flat samples.
 
@@ -225,23 +101,13 @@ class ConvOperator(_SampleOperator):
     """
 
     def __init__(self, forward, adjoint, in_shape, out_shape, dtype, geometry):
-        self._apply, self._apply_adjoint = forward, adjoint
+        self._forward, self._backward = forward, adjoint
         self.geometry = geometry
         super().__init__(in_shape, out_shape, dtype)
 
-    def _matmat(self, X):
-        X = np.asarray(X)
-        k = X.shape[1]
-        return self._apply(X.T.reshape(k, *self.in_shape)).reshape(k, -1).T
-
-    def _rmatmat(self, Y):
-        Y = np.asarray(Y)
-        k = Y.shape[1]
-        return self._apply_adjoint(Y.T.reshape(k, *self.out_shape)).reshape(k, -1).T
-
     def _adjoint(self):
-        return ConvOperator(self._apply_adjoint, self._apply, self.out_shape,
-                            self.in_shape, self.dtype, self.geometry)
+        return ConvOperator(self._backward, self._forward, self.out_shape, self.in_shape,
+                            self.dtype, self.geometry)
 
 
 def conv_operator(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilation=1,
@@ -276,7 +142,8 @@ def conv_operator(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilati
 
     Examples
     --------
-    The seed's filter ``[1, 2, 3]`` over 4 inputs with padding 1, and its adjoint:
+    The filter ``[1, 2, 3]`` of *Unsampling: Unpooling and Transpose Convolution* over 4
+    inputs with padding 1, and its adjoint:
 
     >>> import numpy as np
     >>> from convmat import conv_operator, conv_matrix
@@ -294,7 +161,7 @@ def conv_operator(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilati
     w = weight_array(weight)
     geo = conv_geometry(w.shape, input_shape, stride=stride, padding=padding,
                         dilation=dilation, groups=groups, padding_mode=padding_mode)
-    plan = _Correlation(geo, w)
+    plan = Correlation(geo, w)
     return ConvOperator(plan.forward, lambda y: plan.transpose(y, conj=True), geo.in_shape,
                         geo.out_shape, w.dtype, geo)
 
@@ -320,7 +187,8 @@ def conv_transpose_operator(weight: ArrayLike, input_shape, *, stride=1, padding
     The transposed convolution is ``T = C^T``, with ``C`` the convolution of the same
     weight, stride, padding and dilation from ``T``'s output back to its input:
 
-    .. math::  y[g C_{out}/G + o, j] = \sum_{c \in g,\; i, t:\; i s - p + t d = j} w[c, o, t]\, x[c, i]
+    .. math::
+        y[g C_{out}/G + o, j] = \sum_{c \in g,\; i, t:\; i s - p + t d = j} w[c, o, t]\, x[c, i]
 
     so ``matvec`` runs the convolution plan backwards (scatter-add of the taps) and
     ``rmatvec`` runs it forwards with conjugated weights, ``T^H = \bar C``. When
@@ -329,7 +197,8 @@ def conv_transpose_operator(weight: ArrayLike, input_shape, *, stride=1, padding
 
     Examples
     --------
-    The seed's Fig. 7: ``[a, b] = [1, 10]``, filter ``[1, 2, 3]``, stride 2:
+    Fig. 7 of *Unsampling: Unpooling and Transpose Convolution*: ``[a, b] = [1, 10]``,
+    filter ``[1, 2, 3]``, stride 2:
 
     >>> import numpy as np
     >>> from convmat import conv_transpose_operator
@@ -343,7 +212,7 @@ def conv_transpose_operator(weight: ArrayLike, input_shape, *, stride=1, padding
     geo = conv_transpose_geometry(w.shape, input_shape, stride=stride, padding=padding,
                                   output_padding=output_padding, dilation=dilation,
                                   groups=groups, output_size=output_size)
-    plan = _Correlation(geo.conv, w)
+    plan = Correlation(geo.conv, w)
     conv_out = geo.conv.window.out
     keep = (slice(None), slice(None)) + tuple(slice(0, L) for L in geo.in_size)
 
@@ -370,31 +239,32 @@ class IndexOperator(_SampleOperator):
 
     Attributes
     ----------
-    src : ndarray of int64, shape (m,)
-        The input read by each output, ``-1`` for none.
+    src : ndarray of int, shape (m,)
+        The index map: the flat input read by each output, ``-1`` for none.
     in_shape, out_shape : tuple of int
         Sample shapes.
     """
 
     def __init__(self, src: np.ndarray, in_shape, out_shape, dtype=np.float64):
-        self.src = np.asarray(src, dtype=np.int64).reshape(-1)
+        self.src = np.asarray(src).reshape(-1)
+        if self.src.dtype.kind not in "iu":
+            raise TypeError(f"src must hold integers, got an array of dtype {self.src.dtype}")
         super().__init__(in_shape, out_shape, dtype)
-        self._read = np.where(self.src < 0, self.shape[1], self.src)  # -> an extra zero row
+        self._zeros = bool(self.src.size) and self.src.min() < 0
+        # A missing input reads an extra zero row, one past the end.
+        self._read = np.where(self.src < 0, self.shape[1], self.src) if self._zeros else self.src
 
     def _matmat(self, X):
         X = np.asarray(X)
-        ext = np.concatenate([X, np.zeros((1, X.shape[1]), X.dtype)])
-        return ext[self._read]
+        if self._zeros:
+            X = np.concatenate([X, np.zeros((1, X.shape[1]), X.dtype)])
+        return X[self._read]
 
     def _rmatmat(self, Y):
         Y = np.asarray(Y)
         out = np.zeros((self.shape[1] + 1, Y.shape[1]), dtype=Y.dtype)
-        np.add.at(out, self._read, Y)
+        np.add.at(out, self._read, Y)  # windows may share a winner: add, never overwrite
         return out[:-1]
-
-
-def _positions(shape) -> np.ndarray:
-    return np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
 
 
 def pixel_shuffle_operator(input_shape, upscale_factor: int) -> IndexOperator:
@@ -426,12 +296,8 @@ def pixel_shuffle_operator(input_shape, upscale_factor: int) -> IndexOperator:
     >>> pixel_shuffle_operator((4, 1, 2), 2) @ np.arange(8.)
     array([0., 2., 1., 3., 4., 6., 5., 7.])
     """
-    out = pixel_shuffle_output_shape(input_shape, upscale_factor)
-    *batch, c, h, w = out
-    r = upscale_factor
-    # The layout of pixel_shuffle_matrix: (c r^2 + i r + j, h, w) -> (c, h r + i, w r + j).
-    src = _shuffle_perm((math.prod(batch) * c, r, r, h // r, w // r), (0, 3, 1, 4, 2))
-    return IndexOperator(src, input_shape, out)
+    geo = pixel_shuffle_geometry(input_shape, upscale_factor)
+    return IndexOperator(geo.source(), geo.in_shape, geo.out_shape)
 
 
 def pixel_unshuffle_operator(input_shape, downscale_factor: int) -> IndexOperator:
@@ -448,12 +314,8 @@ def pixel_unshuffle_operator(input_shape, downscale_factor: int) -> IndexOperato
     >>> pixel_unshuffle_operator((1, 2, 4), 2) @ np.arange(8.)
     array([0., 2., 1., 3., 4., 6., 5., 7.])
     """
-    out = pixel_unshuffle_output_shape(input_shape, downscale_factor)
-    *batch, c, h, w = tuple(input_shape)
-    r = downscale_factor
-    # The layout of pixel_unshuffle_matrix: (c, h r + i, w r + j) -> (c r^2 + i r + j, h, w).
-    src = _shuffle_perm((math.prod(batch) * c, h // r, r, w // r, r), (0, 2, 4, 1, 3))
-    return IndexOperator(src, input_shape, out)
+    geo = pixel_unshuffle_geometry(input_shape, downscale_factor)
+    return IndexOperator(geo.source(), geo.in_shape, geo.out_shape)
 
 
 def bed_of_nails_operator(input_shape, scale_factor, *, offset=0) -> IndexOperator:
@@ -474,10 +336,7 @@ def bed_of_nails_operator(input_shape, scale_factor, *, offset=0) -> IndexOperat
     array([1., 3., 5.])
     """
     geo = bed_of_nails_geometry(input_shape, scale_factor, offset=offset)
-    src = np.full(geo.out_shape, -1, dtype=np.int64)
-    nails = (slice(None),) + tuple(slice(o, None, s) for o, s in zip(geo.offset, geo.scale))
-    src[nails] = _positions((geo.channels, *geo.size))
-    return IndexOperator(src, (geo.channels, *geo.size), geo.out_shape)
+    return IndexOperator(bed_of_nails_source(geo), (geo.channels, *geo.size), geo.out_shape)
 
 
 def max_unpool_operator(indices: ArrayLike, kernel_size, *, stride=None, padding=0,
@@ -509,19 +368,9 @@ def max_unpool_operator(indices: ArrayLike, kernel_size, *, stride=None, padding
     >>> U @ np.array([5., 7.])
     array([0., 5., 7., 0.])
     """
-    idx = np.asarray(indices)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"indices must hold integers, got an array of dtype {idx.dtype}")
-    geo = max_unpool_geometry(idx.shape, kernel_size, stride=stride, padding=padding,
-                              output_size=output_size)
-    plane = math.prod(geo.out)
-    flat = idx.reshape(geo.channels, -1)
-    check_unpool_indices(flat, plane, geo.out)  # before the cast: a huge uint64 stays huge
-    src = np.full(geo.channels * plane, -1, dtype=np.int64)
-    if plane:  # an empty plane takes any index (torch skips the check too): none is written
-        rows = np.arange(geo.channels)[:, None] * plane + flat.astype(np.int64)
-        src[rows.ravel()] = np.arange(flat.size)
-    return IndexOperator(src, geo.in_shape, geo.out_shape)
+    geo, idx = max_unpool_indices(indices, kernel_size, stride=stride, padding=padding,
+                                  output_size=output_size)
+    return IndexOperator(max_unpool_source(geo, idx), geo.in_shape, geo.out_shape)
 
 
 def max_pool_operator(x: ArrayLike, kernel_size, *, stride=None, padding=0, dilation=1,
@@ -558,12 +407,10 @@ def max_pool_operator(x: ArrayLike, kernel_size, *, stride=None, padding=0, dila
     >>> M.H @ np.array([1., 1.])
     array([0., 1., 1., 0.])
     """
-    x = np.asarray(x)
-    _, idx = max_pool_selection(x, kernel_size, stride=stride, padding=padding,
-                                dilation=dilation, ceil_mode=ceil_mode)
-    plane = math.prod(x.shape[1:])
-    src = np.arange(x.shape[0])[:, None] * plane + idx.reshape(x.shape[0], -1)
-    return IndexOperator(src, x.shape, idx.shape, data_dtype(x))
+    x, dtype, geo = max_pool_input(x, kernel_size, stride=stride, padding=padding,
+                                   dilation=dilation, ceil_mode=ceil_mode)
+    src, _ = max_pool_winners(x, geo)
+    return IndexOperator(src, geo.in_shape, geo.out_shape, dtype)
 
 
 # --------------------------------------------------------------------------- separable maps
@@ -577,7 +424,7 @@ def _along_axes(factors, x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-class SeparableOperator(ConvOperator):
+class SeparableOperator(_SampleOperator):
     r"""``I_C \otimes M_1 \otimes \dots \otimes M_n`` on flat samples, never built.
 
     Average pooling and interpolation act on each spatial axis independently, and on each
@@ -596,14 +443,44 @@ class SeparableOperator(ConvOperator):
 
     def __init__(self, factors, channels: int, dtype, geometry):
         self.factors = list(factors)
-        adjoints = [M.T.conj().tocsr() for M in self.factors]
-        super().__init__(lambda x: _along_axes(self.factors, x),
-                         lambda y: _along_axes(adjoints, y),
-                         (channels, *(M.shape[1] for M in self.factors)),
-                         (channels, *(M.shape[0] for M in self.factors)), dtype, geometry)
+        self._adjoints = [M.T.conj().tocsr() for M in self.factors]
+        self.geometry = geometry
+        super().__init__((channels, *(M.shape[1] for M in self.factors)),
+                         (channels, *(M.shape[0] for M in self.factors)), dtype)
+
+    def _forward(self, x):
+        return _along_axes(self.factors, x)
+
+    def _backward(self, y):
+        return _along_axes(self._adjoints, y)
+
+    def _adjoint(self):
+        return SeparableOperator(self._adjoints, self.in_shape[0], self.dtype, self.geometry)
 
 
-def _factor_matrix(axis: Axis, dtype) -> csr_array:
+def _separable(what: str, entries, out, channels: int, factors, dtype,
+               geometry) -> SeparableOperator:
+    """A :class:`SeparableOperator` from the :class:`~convmat._sparse.Axis` factors that
+    ``factors()`` makes, once their sizes are known to fit.
+
+    ``entries`` bounds each factor's stored entries (Python ints, by arithmetic) and
+    ``out`` is the output's spatial size: a huge ``scale_factor`` is refused here, before
+    any factor exists, instead of failing with a ``MemoryError`` while building one.
+    """
+    n_entries, n_rows, limit = sum(entries), sum(out), get_max_entries()
+    if max(n_entries, n_rows) > limit:
+        raise ValueError(
+            f"{what} would build 1-D factors with {n_entries:,} stored entries and "
+            f"{n_rows:,} rows for an output of spatial size {tuple(out)} (one output "
+            f"sample alone would hold {channels * math.prod(out):,} values), more than "
+            f"max_entries={limit:,}. Raise the limit with convmat.set_max_entries to "
+            f"allow it."
+        )
+    return SeparableOperator([_axis_matrix(a, dtype) for a in factors()], channels, dtype,
+                             geometry)
+
+
+def _axis_matrix(axis: Axis, dtype) -> csr_array:
     """The 1-D matrix of one factor, assembled as the builders assemble theirs."""
     pattern = kron_axes([axis], taps=False, values=axis.values is not None)
     values = np.ones(pattern.nnz) if pattern.values is None else pattern.values
@@ -653,18 +530,9 @@ def avg_pool_operator(input_shape, kernel_size, *, stride=None, padding=0, ceil_
                             ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                             divisor_override=divisor_override)
     win = geo.pool.window
-    # The 1-D factors are 1-D average poolings with each dimension's arguments: the
-    # window and divisor of a dimension do not depend on the others.
-    factors = [avg_pool_matrix((1, L), k, stride=s, padding=p, ceil_mode=geo.pool.ceil_mode,
-                               count_include_pad=geo.count_include_pad)
-               for L, k, s, p in zip(win.size, win.kernel, win.stride, win.pad_before)]
-    if geo.divisor_override is not None:
-        # One constant replaces the whole divisor: plain window sums (the factors' patterns
-        # are structural), and 1 / divisor_override carried by the first.
-        for M in factors:
-            M.data[:] = 1.0
-        factors[0].data[:] = 1.0 / geo.divisor_override
-    return SeparableOperator(factors, geo.pool.channels, np.float64, geo)
+    return _separable("avg_pool_operator", [win.count_inside(d) for d in range(win.ndim)],
+                      win.out, geo.pool.channels, lambda: avg_pool_factors(geo), np.float64,
+                      geo)
 
 
 def interpolate_operator(input_shape, *, size=None, scale_factor=None, mode: str = "nearest",
@@ -702,8 +570,9 @@ def interpolate_operator(input_shape, *, size=None, scale_factor=None, mode: str
     >>> M.H @ np.array([1., 0., 0., 0.])
     array([1., 0.])
     """
-    geo, ft, axes = interpolate_factors(
-        input_shape, size=size, scale_factor=scale_factor, mode=mode,
-        align_corners=align_corners, recompute_scale_factor=recompute_scale_factor,
-        dtype=dtype)
-    return SeparableOperator([_factor_matrix(a, ft) for a in axes], geo.channels, ft, geo)
+    ft = interpolation_dtype(dtype)
+    geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
+                               align_corners=align_corners,
+                               recompute_scale_factor=recompute_scale_factor)
+    return _separable("interpolate_operator", interpolate_entries(geo), geo.out,
+                      geo.channels, lambda: interpolate_factors(geo, ft), ft, geo)

@@ -4,7 +4,12 @@ Max pooling is not linear in its input, but once the input is fixed it picks one
 per window: ``y = S x`` with a 0/1 matrix ``S`` holding exactly one 1 per row, at the
 window's argmax. ``S.T`` scatters a gradient back to the winners -- the backward pass of
 max pooling, and max unpooling. Average pooling is linear: each row holds ``1 / divisor``
-over its window. Both slide the same window as a convolution (:class:`~convmat.shapes.Window`).
+over its window. Both slide the same window as a convolution (:class:`~convmat.window.Window`).
+
+Each is computed once, here, in the form both its matrix and its matrix-free operator
+use: max pooling as an index map (:func:`max_pool_winners`, the input each output copies,
+made a 0/1 matrix by :func:`selection_matrix`), average pooling as one weighted 1-D
+factor per dimension (:func:`avg_pool_factors`, whose Kronecker product is the matrix).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-from ._sparse import Axis, check_entries, index_dtype, kron_axes, make_csr
-from .shapes import Window, avg_pool_geometry, pool_geometry
+from ._args import as_array
+from ._sparse import Axis, Budget, index_dtype, kron_axes, make_csr
+from .shapes import AvgPoolGeometry, PoolGeometry, avg_pool_geometry, pool_geometry
+from .window import Window
 
 __all__ = ["avg_pool_matrix", "max_pool_selection"]
 
@@ -34,6 +41,32 @@ def data_dtype(x: np.ndarray, name: str = "x") -> np.dtype:
     return np.dtype(np.float32) if x.dtype.itemsize < 4 else x.dtype
 
 
+def selection_matrix(src: np.ndarray, n_cols: int, dtype=np.float64, *,
+                     indptr: np.ndarray | None = None) -> csr_array:
+    """The 0/1 matrix of an index map: row ``i`` holds a 1 at column ``src[i]``, none
+    where ``src[i] < 0``.
+
+    Max pooling's selection, max unpooling, bed of nails and the pixel shuffles are all
+    such maps. ``src`` should already have the matrix's index dtype (see
+    :func:`index_dtype`): when every row is hit it becomes the column indices, uncopied.
+    ``indptr``: an array of ``len(src) + 1`` to write the row pointers into; it may hold
+    ``src`` in its tail (``src = indptr[1:]``), which is read before being overwritten,
+    so that one buffer serves as both (a map with zeros is as long as the matrix has rows).
+    """
+    n_rows = src.size
+    itype = index_dtype(n_rows + 1, n_cols)
+    if n_rows == 0 or src.min() >= 0:  # one entry per row
+        return make_csr(np.ones(n_rows, dtype=dtype), src.astype(itype, copy=False),
+                        np.arange(n_rows + 1, dtype=itype), (n_rows, n_cols))
+    hit = src >= 0
+    cols = src.take(np.flatnonzero(hit)).astype(itype, copy=False)  # a boolean index is
+    if indptr is None:                                              # slow on a sparse mask
+        indptr = np.empty(n_rows + 1, dtype=itype)
+    indptr[0] = 0
+    np.cumsum(hit, out=indptr[1:])
+    return make_csr(np.ones(cols.size, dtype=dtype), cols, indptr, (n_rows, n_cols))
+
+
 def window_taps(win: Window, box=None) -> tuple[np.ndarray, np.ndarray | None]:
     """Flat in-plane position of every (window, tap) pair, shape ``(n_windows, n_taps)``.
 
@@ -47,10 +80,7 @@ def window_taps(win: Window, box=None) -> tuple[np.ndarray, np.ndarray | None]:
     flat = np.zeros((1,) * (2 * n), dtype=np.int64)
     valid = np.ones((1,) * (2 * n), dtype=bool)
     for d, (a, b) in enumerate(box):
-        j = np.arange(a, b, dtype=np.int64)[:, None]
-        t = np.arange(win.kernel[d], dtype=np.int64)[None, :]
-        pos = j * win.stride[d] - win.pad_before[d] + t * win.dilation[d]
-        inside = (pos >= 0) & (pos < win.size[d])
+        pos, inside = win.positions(d, b - a, first=a), win.inside(d, b - a, first=a)
         shape = [1] * (2 * n)
         shape[d], shape[n + d] = pos.shape
         flat = flat + (np.where(inside, pos, 0) * plane[d]).reshape(shape)
@@ -109,6 +139,57 @@ def _argmax_taps(vals: np.ndarray, valid: np.ndarray | None, first_valid, nan: b
                                     axis=-1)[..., 0]
         pick = np.where(inside, pick, first_valid)
     return pick
+
+
+def max_pool_input(x: ArrayLike, kernel_size, *, stride=None, padding=0, dilation=1,
+                   ceil_mode=False) -> tuple[np.ndarray, np.dtype, PoolGeometry]:
+    """Validate a max pooling of ``x`` as ``F.max_pool{1,2,3}d`` does: ``x`` as an array,
+    the dtype of its selection (:func:`data_dtype`) and the geometry."""
+    x = as_array(x, "x")
+    dtype = data_dtype(x)
+    geo = pool_geometry(x.shape, kernel_size, stride=stride, padding=padding,
+                        dilation=dilation, ceil_mode=ceil_mode)
+    return x, dtype, geo
+
+
+def max_pool_winners(x: np.ndarray, geo: PoolGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """The index map of max pooling ``x``: where each output's maximum sits.
+
+    Returns the flat input each output reads (channel offset included, in the selection
+    matrix's index dtype) and torch's ``return_indices``: the position inside its
+    channel's plane, int64, shape ``(C, *out_spatial)``. ``max_pool_selection`` makes the
+    0/1 matrix of the first, ``max_pool_operator`` gathers through it.
+    """
+    channels, win = geo.channels, geo.window
+    n_in, n_out = math.prod(win.size), math.prod(win.out)
+    values = x.reshape(channels, n_in)
+    if values.dtype.kind == "b":
+        values = values.view(np.uint8)
+    nan = values.dtype.kind == "f" and bool(np.isnan(values).any())
+
+    # Every channel slides the same windows: gather blocks of windows for all channels at
+    # once with one `take` along the plane, then pick each window's winner. The windows'
+    # taps are made a box of windows at a time (about _CHUNK taps), so temporaries stay a
+    # few MiB whatever the size.
+    positions = np.empty((channels, n_out), dtype=np.int64)
+    n_taps = math.prod(win.kernel)
+    step = max(1, _CHUNK // (n_taps * channels))
+    for first, box in _window_boxes(win.out, max(1, _CHUNK // n_taps)):
+        flat_box, valid_box = window_taps(win, box)
+        first_valid = None if valid_box is None else valid_box.argmax(axis=1)
+        for a in range(0, flat_box.shape[0], step):
+            o = slice(a, a + step)
+            flat, valid = flat_box[o], None if valid_box is None else valid_box[o]
+            taps = np.take(values, flat, axis=1)  # (channels, windows, taps)
+            pick = _argmax_taps(taps, valid, None if valid is None else first_valid[o], nan)
+            done = first + a
+            positions[:, done:done + flat.shape[0]] = np.take_along_axis(
+                flat[None], pick[..., None], axis=-1)[..., 0]
+
+    itype = index_dtype(channels * n_out + 1, channels * n_in)
+    src = np.arange(0, channels * n_in, n_in, dtype=itype).repeat(n_out)
+    src += positions.reshape(-1).astype(itype, copy=False)
+    return src, positions.reshape(channels, *win.out)
 
 
 def max_pool_selection(
@@ -172,46 +253,42 @@ def max_pool_selection(
            [0., 1.],
            [0., 0.]])
     """
-    x = np.asarray(x)
-    dtype = data_dtype(x)
-    geo = pool_geometry(x.shape, kernel_size, stride=stride, padding=padding,
-                        dilation=dilation, ceil_mode=ceil_mode)
-    channels, win = geo.channels, geo.window
-    n_in, n_out = math.prod(win.size), math.prod(win.out)
-    n_rows = channels * n_out
-    check_entries(n_rows, dtype.itemsize, "max_pool_selection", "max pooling", max_entries)
-    idx = index_dtype(n_rows + 1, channels * n_in)
+    x, dtype, geo = max_pool_input(x, kernel_size, stride=stride, padding=padding,
+                                   dilation=dilation, ceil_mode=ceil_mode)
+    n_rows = math.prod(geo.out_shape)
+    Budget("max_pool_selection", "convmat.max_pool_operator", dtype.itemsize,
+           max_entries).check(n_rows, n_rows)
+    src, indices = max_pool_winners(x, geo)
+    return selection_matrix(src, x.size, dtype), indices
 
-    values = x.reshape(channels, n_in)
-    if values.dtype.kind == "b":
-        values = values.view(np.uint8)
-    nan = values.dtype.kind == "f" and bool(np.isnan(values).any())
 
-    # Every channel slides the same windows: gather blocks of windows for all channels at
-    # once with one `take` along the plane, then pick each window's winner. The windows'
-    # taps are made a box of windows at a time (about _CHUNK taps), so temporaries stay a
-    # few MiB whatever the size.
-    positions = np.empty((channels, n_out), dtype=np.int64)
-    n_taps = math.prod(win.kernel)
-    step = max(1, _CHUNK // (n_taps * channels))
-    for first, box in _window_boxes(win.out, max(1, _CHUNK // n_taps)):
-        flat_box, valid_box = window_taps(win, box)
-        first_valid = None if valid_box is None else valid_box.argmax(axis=1)
-        for a in range(0, flat_box.shape[0], step):
-            o = slice(a, a + step)
-            flat, valid = flat_box[o], None if valid_box is None else valid_box[o]
-            taps = np.take(values, flat, axis=1)  # (channels, windows, taps)
-            pick = _argmax_taps(taps, valid, None if valid is None else first_valid[o], nan)
-            done = first + a
-            positions[:, done:done + flat.shape[0]] = np.take_along_axis(
-                flat[None], pick[..., None], axis=-1)[..., 0]
-    positions = positions.reshape(-1)
+def avg_pool_factors(geo: AvgPoolGeometry) -> list[Axis]:
+    """The 1-D factor of every spatial dimension of an average pooling, with its weights.
 
-    cols = np.arange(0, channels * n_in, n_in, dtype=idx).repeat(n_out)
-    cols += positions.astype(idx, copy=False)
-    S = make_csr(np.ones(n_rows, dtype=dtype), cols, np.arange(n_rows + 1, dtype=idx),
-                 (n_rows, channels * n_in))
-    return S, positions.reshape(channels, *win.out)
+    Factor ``d`` is the 1-D average pooling of dimension ``d`` alone: row ``j`` holds the
+    taps of window ``j`` inside the input, each weighted ``1 / D_j`` with ``D_j`` that
+    dimension's share of the divisor (the divisor is a product over dimensions). With
+    ``divisor_override`` the factors are plain window sums and the first one carries
+    ``1 / divisor_override``. ``avg_pool_matrix`` takes their Kronecker product,
+    ``avg_pool_operator`` applies them along the axes in turn.
+    """
+    win = geo.pool.window
+    factors = []
+    for d in range(win.ndim):
+        pos, inside = win.positions(d), win.inside(d)
+        size, pad = win.size[d], win.pad_before[d]
+        if geo.divisor_override is not None:
+            divisor = np.full(pos.shape[0], geo.divisor_override if d == 0 else 1)
+        elif geo.count_include_pad:
+            start = pos[:, 0]
+            # The padding counts, a ceil_mode overhang past it does not.
+            divisor = np.minimum(start + win.kernel[d], size + pad) - start
+        else:
+            divisor = inside.sum(axis=1)
+        weights = np.broadcast_to(1.0 / divisor[:, None], pos.shape)
+        factors.append(Axis(np.where(inside, pos, 0), size,
+                            valid=None if inside.all() else inside, values=weights))
+    return factors
 
 
 def avg_pool_matrix(
@@ -273,30 +350,12 @@ def avg_pool_matrix(
     geo = avg_pool_geometry(input_shape, kernel_size, stride=stride, padding=padding,
                             ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                             divisor_override=divisor_override)
-    pool = geo.pool
-    win = pool.window
+    pool, win = geo.pool, geo.pool.window
+    budget = Budget("avg_pool_matrix", "convmat.avg_pool_operator", 8, max_entries)
     # Sized by arithmetic before any per-axis array (in 1-D those are as large as A).
-    nnz = pool.channels * math.prod(win.count_inside(d) for d in range(win.ndim))
-    check_entries(nnz, 8, "avg_pool_matrix", "average pooling", max_entries,
-                  pool.channels * math.prod(win.out))
-    channel = np.ones((pool.channels, 1))
-    if geo.divisor_override is not None:
-        channel /= geo.divisor_override
-    axes = [Axis(np.arange(pool.channels)[:, None], pool.channels, values=channel)]
-    for d in range(win.ndim):
-        pos = win.positions(d)
-        size, pad = win.size[d], win.pad_before[d]
-        inside = (pos >= 0) & (pos < size)
-        if geo.divisor_override is not None:
-            divisor = np.ones(pos.shape[0])
-        elif geo.count_include_pad:
-            start = pos[:, 0]
-            divisor = np.minimum(start + win.kernel[d], size + pad) - start
-        else:
-            divisor = inside.sum(axis=1)
-        weights = np.broadcast_to(1.0 / divisor[:, None], pos.shape)
-        axes.append(Axis(np.where(inside, pos, 0), size, valid=None if inside.all()
-                         else inside, values=weights))
-    pattern = kron_axes(axes, taps=False, values=True, what="avg_pool_matrix",
-                        hint="average pooling", max_entries=max_entries)
+    budget.check(pool.channels * math.prod(win.count_inside(d) for d in range(win.ndim)),
+                 math.prod(pool.out_shape))
+    channel = Axis(np.arange(pool.channels)[:, None], pool.channels)
+    pattern = kron_axes([channel, *avg_pool_factors(geo)], taps=False, values=True,
+                        budget=budget)
     return pattern.csr(pattern.values)

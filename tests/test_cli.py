@@ -1,11 +1,12 @@
-"""The ``convmat`` command line: figures written, the seed's matrices printed, errors."""
+"""The ``convmat`` command line: figures written, the article's matrices printed, errors."""
 
 import subprocess
 import sys
 
 import pytest
 
-from convmat.cli import FIGURES, main
+from convmat.cli import SHOW_OPS, main
+from convmat.figures import FIGURES
 
 EXPECTED_FIGURES = {
     "01_max_pooling.png", "02_unpool_nearest.png", "03_unpool_bed_of_nails.png",
@@ -16,8 +17,9 @@ EXPECTED_FIGURES = {
     "13_coverage_1d.png", "14_coverage_2d.png",
 }
 
-# The seed's Fig. 7, worked by hand: [a, b] through [x, y, z] at stride 2.
-SEED_FIG7 = """\
+# The article's 1-D transposed convolution 2 -> 5, worked by hand: [a, b] through
+# [x, y, z] at stride 2.
+TRANSPOSED_STRIDE2 = """\
     a b
 0 [ x . ]   = ax
 1 [ y . ]   = ay
@@ -26,15 +28,16 @@ SEED_FIG7 = """\
 4 [ . z ]   = bz"""
 
 # ... at stride 1: 4 outputs.
-SEED_FIG7_STRIDE1 = """\
+TRANSPOSED_STRIDE1 = """\
     a b
 0 [ x . ]   = ax
 1 [ y x ]   = ay + bx
 2 [ z y ]   = az + by
 3 [ . z ]   = bz"""
 
-# 'Why transpose': 4 inputs, 3 taps, stride 1; 4 outputs need padding 1.
-SEED_WHY = """\
+# The convolution whose transpose is a transposed convolution: 4 inputs, 3 taps, stride
+# 1; 4 outputs need padding 1.
+CONV_PADDED = """\
     a b c d
 0 [ y z . . ]   = ay + bz
 1 [ x y z . ]   = ax + by + cz
@@ -63,18 +66,18 @@ def test_figures_writes_every_png(tmp_path, capsys):
 
 def test_figures_default_directory(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("convmat.cli.FIGURES", FIGURES[6:7])  # one is enough here
+    monkeypatch.setattr("convmat.figures.FIGURES", FIGURES[6:7])  # one is enough here
     code, out, _ = run(capsys, "figures")
     assert code == 0
     assert (tmp_path / "convmat-figures" / "07_transposed_conv_1d_stride2.png").is_file()
     assert out.strip() == "convmat-figures/07_transposed_conv_1d_stride2.png"
 
 
-def test_show_conv_transpose_is_the_seeds_fig_7(capsys):
+def test_show_conv_transpose_is_the_articles_2_to_5(capsys):
     code, out, _ = run(capsys, "show", "conv", "--input", "2", "--kernel", "3",
                        "--stride", "2", "--transpose")
     assert code == 0
-    assert SEED_FIG7 in out
+    assert TRANSPOSED_STRIDE2 in out
     assert "input (1, 2) -> output (1, 5)" in out
     assert "= conv_matrix(w, (1, 5), stride=2).T" in out
 
@@ -82,14 +85,14 @@ def test_show_conv_transpose_is_the_seeds_fig_7(capsys):
 def test_show_conv_transpose_stride_1(capsys):
     code, out, _ = run(capsys, "show", "conv", "--input", "2", "--transpose")
     assert code == 0
-    assert SEED_FIG7_STRIDE1 in out
+    assert TRANSPOSED_STRIDE1 in out
 
 
-def test_show_conv_with_padding_is_the_why_transpose_matrix(capsys):
+def test_show_conv_with_padding_keeps_4_outputs(capsys):
     code, out, _ = run(capsys, "show", "conv", "--input", "4", "--kernel", "3",
                        "--padding", "1")
     assert code == 0
-    assert SEED_WHY in out
+    assert CONV_PADDED in out
 
 
 def test_show_conv_with_weight_values(capsys):
@@ -107,10 +110,10 @@ def test_show_conv_2d_and_custom_names(capsys):
     assert "(1, 3, 3)" in out
 
 
-def test_show_maxpool_seed_example(capsys):
+def test_show_maxpool_the_articles_example(capsys):
     code, out, _ = run(capsys, "show", "maxpool")
     assert code == 0
-    # the maxima 5, 6, 7, 8 of the seed's 4x4 map sit at flat positions 5, 2, 12, 15
+    # the maxima 5, 6, 7, 8 of the article's 4x4 map sit at flat positions 5, 2, 12, 15
     assert "S @ x (1, 2, 2):\n  5 6\n  7 8" in out
     assert "indices (1, 2, 2):\n   5  2\n  12 15" in out
 
@@ -172,7 +175,7 @@ def test_python_dash_m_runs_the_command():
     done = subprocess.run([sys.executable, "-m", "convmat", "show", "conv", "--input", "2",
                            "--stride", "2", "--transpose"], capture_output=True, text=True)
     assert done.returncode == 0
-    assert SEED_FIG7 in done.stdout
+    assert TRANSPOSED_STRIDE2 in done.stdout
     bad = subprocess.run([sys.executable, "-m", "convmat", "show", "conv", "--kernel", "0"],
                          capture_output=True, text=True)
     assert bad.returncode == 2
@@ -224,13 +227,71 @@ def test_show_maxpool_with_a_nan(capsys):
     assert "indices (1, 2):\n  1 3" in out
 
 
-def test_the_command_line_uses_no_private_plot_helpers():
-    """cli.py imports plot's shared helpers by their public-but-internal names."""
+def test_the_command_line_uses_no_private_helpers():
+    """cli.py and figures.py import the shared helpers by their package-internal names
+    (no leading underscore), and cli.py leaves matplotlib to `convmat figures`."""
     import ast
 
     import convmat.cli
+    import convmat.figures
 
-    tree = ast.parse(open(convmat.cli.__file__).read())
-    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                and node.module == "plot" for alias in node.names]
-    assert imported and not [name for name in imported if name.startswith("_")]
+    for module in (convmat.cli, convmat.figures):
+        tree = ast.parse(open(module.__file__).read())
+        imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and node.level == 1 for alias in node.names]
+        private = [n for n in imported if n.startswith("_") and not n.startswith("__")]
+        assert imported and not private
+    top = ast.parse(open(convmat.cli.__file__).read()).body
+    modules = [n.module or "" for n in top if isinstance(n, ast.ImportFrom)]
+    modules += [a.name for n in top if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in modules if m.startswith("matplotlib") or m in ("plot", "figures")]
+
+
+def test_show_does_not_import_matplotlib():
+    """`convmat show` starts fast: matplotlib is imported by `convmat figures` only."""
+    code = ("import sys; from convmat.cli import main; main(['show', 'conv']); "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("op", sorted(SHOW_OPS))
+def test_every_op_of_the_table_prints_with_its_defaults(capsys, op):
+    code, out, _ = run(capsys, "show", op)
+    assert code == 0
+    assert "0 [" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["show", "conv", "--groups", "0"], "--groups: must be at least 1"),
+    (["show", "conv", "--channels", "0"], "--channels: must be at least 1"),
+    (["show", "conv", "--channels", "3", "--groups", "2"], "--channels must be divisible"),
+    (["show", "conv", "--channels", "2", "--out-channels", "3", "--groups", "2",
+      "--transpose"],
+     "--out-channels must be divisible"),
+    (["show", "conv", "--stride", "0"], "stride must be positive"),
+    (["show", "maxpool", "--kernel", "0"], "kernel"),
+    (["show", "maxunpool", "--dilation", "2"], "--dilation is not an argument"),
+    (["show", "nearest", "--scale", "0"], "scale"),
+    (["show", "interpolate", "--mode", "cubic"], "mode"),
+    (["show", "bed-of-nails", "--offset", "3"], "offset"),
+    (["show", "maxpool", "--values", "1,2"], "--values must give 16 numbers"),
+    (["figures", "--out", ""], "expected a directory name"),
+    (["figures", "--dpi", "0"], "--dpi: must be at least 1"),
+])
+def test_bad_input_is_one_line_on_stderr(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("convmat") and "error: " in err and message in err, err
+    assert not list(tmp_path.iterdir())  # nothing written, not even an empty directory
+
+
+def test_bad_input_from_a_shell_is_one_line_without_a_traceback():
+    done = subprocess.run([sys.executable, "-m", "convmat", "show", "conv", "--groups", "0"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr

@@ -1,6 +1,6 @@
 """convmat.plot: every function draws under Agg, returns its Axes or Figure, sets a title
-and axis labels, and writes the right tap in the right cell (checked against the seed's
-hand-worked matrices)."""
+and axis labels, and writes the right tap in the right cell (checked against the matrices
+worked by hand in *Unsampling: Unpooling and Transpose Convolution*)."""
 
 import matplotlib
 
@@ -12,7 +12,13 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from convmat import conv_matrix, conv_taps, conv_transpose_taps  # noqa: E402
+from convmat import (  # noqa: E402
+    conv_matrix,
+    conv_taps,
+    conv_transpose_matrix,
+    conv_transpose_output_shape,
+    conv_transpose_taps,
+)
 from convmat.plot import (  # noqa: E402
     coverage,
     plot_before_after,
@@ -23,13 +29,15 @@ from convmat.plot import (  # noqa: E402
     plot_transpose_pair,
 )
 
-# The seed's Fig. 7: inputs [a, b], filter [x, y, z], stride 2 -> ax, ay, az+bx, by, bz.
-SEED_T2 = [["x", ""], ["y", ""], ["z", "x"], ["", "y"], ["", "z"]]
-SEED_T2_ROWS = ["= ax", "= ay", "= az + bx", "= by", "= bz"]
-# ... and stride 1 -> ax, ay+bx, az+by, bz.
-SEED_T1 = [["x", ""], ["y", "x"], ["z", "y"], ["", "z"]]
-# 'Why transpose': 4 inputs, [x, y, z], stride 1 (padding 1 keeps 4 outputs).
-SEED_C = [["y", "z", "", ""], ["x", "y", "z", ""], ["", "x", "y", "z"], ["", "", "x", "y"]]
+# The article's 1-D transposed convolution 2 -> 5: inputs [a, b], filter [x, y, z],
+# stride 2 -> ax, ay, az+bx, by, bz.
+TRANSPOSED_STRIDE2 = [["x", ""], ["y", ""], ["z", "x"], ["", "y"], ["", "z"]]
+TRANSPOSED_STRIDE2_ROWS = ["= ax", "= ay", "= az + bx", "= by", "= bz"]
+# ... and 2 -> 4 at stride 1: ax, ay+bx, az+by, bz.
+TRANSPOSED_STRIDE1 = [["x", ""], ["y", "x"], ["z", "y"], ["", "z"]]
+# The convolution C whose transpose is a transposed convolution: 4 inputs, [x, y, z],
+# stride 1 (padding 1 keeps 4 outputs).
+CONV_PADDED = [["y", "z", "", ""], ["x", "y", "z", ""], ["", "x", "y", "z"], ["", "", "x", "y"]]
 
 
 @pytest.fixture(autouse=True)
@@ -58,26 +66,26 @@ def assert_titled(ax):
     assert ax.get_xlabel() and ax.get_ylabel(), "the Axes has no axis labels"
 
 
-def test_plot_taps_labels_the_seeds_transposed_conv():
+def test_plot_taps_labels_the_articles_transposed_conv():
     taps = conv_transpose_taps((1, 1, 3), (1, 2), stride=2)
     ax = plot_taps(taps, "xyz", in_names="ab")
     assert isinstance(ax, Axes)
     assert_titled(ax)
-    assert cell_texts(ax, (5, 2)) == SEED_T2
-    assert right_labels(ax) == SEED_T2_ROWS
+    assert cell_texts(ax, (5, 2)) == TRANSPOSED_STRIDE2
+    assert right_labels(ax) == TRANSPOSED_STRIDE2_ROWS
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
 
 
 def test_plot_taps_names_a_three_tap_filter_xyz_by_default():
     ax = plot_taps(conv_transpose_taps((1, 1, 3), (1, 2), stride=1))
-    assert cell_texts(ax, (4, 2)) == SEED_T1
+    assert cell_texts(ax, (4, 2)) == TRANSPOSED_STRIDE1
 
 
 def test_plot_taps_transpose_draws_the_transposed_labels():
     taps = conv_taps((1, 1, 3), (1, 4), padding=1)
-    assert cell_texts(plot_taps(taps), (4, 4)) == SEED_C
+    assert cell_texts(plot_taps(taps), (4, 4)) == CONV_PADDED
     assert cell_texts(plot_taps(taps, transpose=True), (4, 4)) == [list(r) for r in
-                                                                    zip(*SEED_C)]
+                                                                    zip(*CONV_PADDED)]
 
 
 def test_plot_taps_rejects_a_matrix():
@@ -131,15 +139,15 @@ def test_plot_sparsity_uses_a_given_axes():
     assert ax.get_title() == "identity"
 
 
-def test_plot_stride_comparison_is_the_seeds_2_to_4_and_2_to_5():
+def test_plot_stride_comparison_is_the_articles_2_to_4_and_2_to_5():
     fig = plot_stride_comparison((1, 1, 3), (1, 2), transpose=True)
     assert isinstance(fig, Figure)
     assert fig.get_suptitle()
     left, right = fig.axes[:2]
     assert_titled(left)
     assert_titled(right)
-    assert cell_texts(left, (4, 2)) == SEED_T1
-    assert cell_texts(right, (5, 2)) == SEED_T2
+    assert cell_texts(left, (4, 2)) == TRANSPOSED_STRIDE1
+    assert cell_texts(right, (5, 2)) == TRANSPOSED_STRIDE2
     assert "stride 2" in right.get_title() and "2 \u2192 5" in right.get_title()
 
 
@@ -156,14 +164,14 @@ def test_plot_transpose_pair_is_c_beside_its_transpose():
     left, right = fig.axes[:2]
     assert_titled(left)
     assert_titled(right)
-    assert cell_texts(left, (4, 4)) == SEED_C
-    assert cell_texts(right, (4, 4)) == [list(r) for r in zip(*SEED_C)]
+    assert cell_texts(left, (4, 4)) == CONV_PADDED
+    assert cell_texts(right, (4, 4)) == [list(r) for r in zip(*CONV_PADDED)]
     assert "C\u1d40" in right.get_title()
 
 
-def test_plot_transpose_pair_stride_2_transpose_is_fig_7():
+def test_plot_transpose_pair_stride_2_transpose_is_2_to_5():
     fig = plot_transpose_pair((1, 1, 3), (1, 5), stride=2)
-    assert cell_texts(fig.axes[1], (5, 2)) == SEED_T2
+    assert cell_texts(fig.axes[1], (5, 2)) == TRANSPOSED_STRIDE2
 
 
 def test_coverage_counts_by_hand():
@@ -175,6 +183,24 @@ def test_coverage_counts_by_hand():
     # a weight array gives its kernel size; the channel count of input_shape is ignored
     np.testing.assert_array_equal(coverage(np.zeros((2, 3, 3)), (2, 5), 2),
                                   coverage(3, 5, 2))
+
+
+@pytest.mark.parametrize("kernel, size, stride, padding, dilation, output_padding", [
+    (3, 5, 2, 0, 1, 0), (4, 3, 3, 1, 1, 2), (2, 4, 1, 0, 3, 2), (3, 3, 2, 1, 3, 2),
+    ((3, 2), (4, 3), (2, 1), (1, 0), (1, 2), (1, 0)), ((1, 5), (2, 2), 3, 0, 1, (2, 0)),
+])
+def test_coverage_is_the_transposed_conv_of_ones_applied_to_ones(
+        kernel, size, stride, padding, dilation, output_padding):
+    """By definition, coverage is T @ 1 for T = conv_transpose_matrix of an all-ones
+    filter, including torch's stride <= output_padding < dilation."""
+    kernel = np.broadcast_to(kernel, np.shape(size) or (1,))
+    ones = np.ones((1, 1, *kernel))
+    kw = dict(stride=stride, padding=padding, dilation=dilation,
+              output_padding=output_padding)
+    T = conv_transpose_matrix(ones, (1, *np.atleast_1d(size)), **kw)
+    out = conv_transpose_output_shape(ones, (1, *np.atleast_1d(size)), **kw)[1:]
+    np.testing.assert_array_equal(coverage(tuple(kernel), size, **kw),
+                                  (T @ np.ones(T.shape[1])).reshape(out))
 
 
 @pytest.mark.parametrize("kernel, verdict", [(3, "checkerboard"), (4, "even overlap")])

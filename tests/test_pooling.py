@@ -14,6 +14,8 @@ from convmat import (
     max_pool_selection,
     pool_output_shape,
 )
+from convmat.pooling import avg_pool_factors, selection_matrix
+from convmat.shapes import avg_pool_geometry
 
 MAX_SIZE = {1: 9, 2: 6, 3: 4}
 seeds = st.integers(0, 2**32 - 1)
@@ -372,3 +374,41 @@ def test_avg_pool_output_shape_validates_like_the_builder(kw, error):
         avg_pool_matrix(shape, **kw)
     with pytest.raises(error):
         avg_pool_output_shape(shape, **kw)
+
+
+# --------------------------------------------------------------------------- the shared pieces
+def test_selection_matrix_of_an_index_map_by_hand():
+    """Row i holds a 1 at column src[i], nothing where src[i] = -1; the row pointers may
+    be written over the map itself."""
+    expected = [[0, 0, 1], [0, 0, 0], [1, 0, 0], [0, 0, 0]]
+    S = selection_matrix(np.array([2, -1, 0, -1], np.int32), 3)
+    np.testing.assert_array_equal(S.toarray(), expected)
+    assert_canonical(S)
+    buf = np.empty(5, np.int32)
+    buf[1:] = [2, -1, 0, -1]
+    S = selection_matrix(buf[1:], 3, indptr=buf)
+    np.testing.assert_array_equal(S.toarray(), expected)
+    assert S.indptr is buf
+    full = selection_matrix(np.array([1, 1, 0], np.int32), 2, np.float32)
+    np.testing.assert_array_equal(full.toarray(), [[0, 1], [0, 1], [1, 0]])
+    assert full.dtype == np.float32
+
+
+def test_avg_pool_factors_by_hand():
+    """Pairs over 4 inputs with one padding zero at each end: the edge windows hold one
+    input and are halved (count_include_pad) or not (without). divisor_override: window
+    sums, the first factor carrying 1 / divisor_override."""
+    def dense(axis):
+        out = np.zeros((axis.n_rows, axis.n_cols))
+        valid = np.ones(axis.cols.shape, bool) if axis.valid is None else axis.valid
+        rows = np.broadcast_to(np.arange(axis.n_rows)[:, None], axis.cols.shape)
+        np.add.at(out, (rows[valid], axis.cols[valid]), axis.values[valid])
+        return out
+
+    (f,) = avg_pool_factors(avg_pool_geometry((1, 4), 2, padding=1))
+    np.testing.assert_array_equal(dense(f), [[.5, 0, 0, 0], [0, .5, .5, 0], [0, 0, 0, .5]])
+    (f,) = avg_pool_factors(avg_pool_geometry((1, 4), 2, padding=1, count_include_pad=False))
+    np.testing.assert_array_equal(dense(f), [[1, 0, 0, 0], [0, .5, .5, 0], [0, 0, 0, 1]])
+    f0, f1 = avg_pool_factors(avg_pool_geometry((1, 4, 2), 2, divisor_override=3))
+    np.testing.assert_allclose(dense(f0), [[1 / 3, 1 / 3, 0, 0], [0, 0, 1 / 3, 1 / 3]])
+    np.testing.assert_array_equal(dense(f1), [[1, 1]])

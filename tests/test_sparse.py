@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import convmat._kernels as K
 import convmat._sparse as S
 from convmat._sparse import Axis, kron_axes
 
@@ -61,7 +62,7 @@ def axes_strategy(draw):
             ordered = True
         elif kind == "sorted":
             cols = np.sort(np.array([rng.choice(n_cols, w, replace=False)
-                                     for _ in range(m)]).reshape(m, w), axis=1)
+                                     for _ in range(m)], np.int64).reshape(m, w), axis=1)
             valid = rng.random((m, w)) < 0.8
             taps = rng.integers(0, 3, (m, w))
             ordered = True
@@ -82,7 +83,7 @@ def chunking(request, monkeypatch):
     chunk, run = request.param
     monkeypatch.setattr(S, "CHUNK", chunk)
     monkeypatch.setattr(S, "MIN_RUN", run)
-    monkeypatch.setattr(S, "SHORT_ROW", 2)
+    monkeypatch.setattr(K, "SHORT_ROW", 2)
 
 
 # The chunk sizes are fixed for a whole test, on purpose: not reset between examples.
@@ -120,3 +121,67 @@ def test_tap_pattern_gathers_the_same_matrix(chunking, axes, seed):
 def test_values_only(chunking, axes):
     p = kron_axes(axes, taps=False, values=True)
     assert_same(p.csr(p.values), reference(axes, values=True))
+
+
+def truncated(a, n):
+    """The first ``n`` rows of a factor."""
+    cut = lambda arr: None if arr is None else arr[:n]
+    return Axis(a.cols[:n], a.n_cols, cut(a.taps), a.n_taps, cut(a.valid), cut(a.values),
+                ordered=a.ordered)
+
+
+@fixed_chunking
+@given(axes_strategy(), st.data())
+def test_transposed_factors_give_the_transpose(chunking, axes, data):
+    """Identity: the product of the transposed factors (of each factor's first rows) is the
+    transpose of the product of those rows, taps and values included."""
+    keep = [data.draw(st.integers(0, a.n_rows)) for a in axes]
+    cut = [truncated(a, n) for a, n in zip(axes, keep)]
+    flipped = [a.transpose(n) for a, n in zip(axes, keep)]
+    n_taps = math.prod(a.n_taps for a in axes)
+    weight = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).standard_normal(n_taps)
+    for values in (True, False):
+        expected = reference(cut, weight, values=values).T.tocsr()
+        expected.sort_indices()
+        assert_same(reference(flipped, weight, values=values), expected)
+        p = kron_axes(flipped, taps=False, values=values, weight=weight)
+        assert_same(p.csr(p.values), expected)
+    p = kron_axes(flipped, taps=True)
+    assert_same(p.csr(p.gather(weight)), expected)
+
+
+def window_axes(n=1000):
+    cols = np.arange(n)[:, None] + np.arange(3)[None, :] - 1
+    valid = (cols >= 0) & (cols < n)
+    return [Axis(cols, n, np.broadcast_to(np.arange(3), cols.shape), 3, valid)]
+
+
+@pytest.mark.parametrize("taps", [True, False])
+def test_budget_refuses_before_filling_and_names_the_operator(taps):
+    budget = S.Budget("demo_matrix", "convmat.demo_operator", 4, max_entries=2997)
+    with pytest.raises(ValueError, match=r"demo_matrix would store 2,998 entries .*"
+                                         r"max_entries=2,997.*convmat\.demo_operator"):
+        kron_axes(window_axes(), taps=taps, weight=np.ones(3), budget=budget)
+    with pytest.raises(ValueError, match="convmat.demo_operator"):
+        S.plan_kron(window_axes(), taps=taps, budget=budget)
+    ok = S.Budget("demo_matrix", "convmat.demo_operator", 4, max_entries=2998)
+    assert kron_axes(window_axes(), taps=taps, budget=ok).nnz == 2998
+
+
+def test_budget_counts_rows_too():
+    """Each row costs an indptr slot: a matrix of empty rows is refused by its rows."""
+    axis = Axis(np.zeros((5000, 0), np.int64), 3)
+    with pytest.raises(ValueError, match=r"5,000 rows \(0 entries\).*convmat\.x_operator"):
+        kron_axes([axis], budget=S.Budget("x_matrix", "convmat.x_operator", max_entries=4999))
+
+
+def test_plan_is_the_csr_layout():
+    """The plan's nnz and indptr are those of the finished matrix; its runs and border rows
+    cover every row once."""
+    axes = window_axes(50) + window_axes(40)
+    plan = S.plan_kron(axes, taps=False, weight=np.ones(9))
+    A = reference(axes, np.ones(9))
+    assert plan.nnz == A.nnz and plan.shape == A.shape
+    assert np.array_equal(plan.indptr, A.indptr)
+    covered = np.concatenate([np.arange(a, b) for a, b in plan.runs] + [plan.border_rows])
+    assert np.array_equal(np.sort(covered), np.arange(A.shape[0]))

@@ -1,0 +1,291 @@
+"""What convmat's pictures and its command line say about a matrix, without matplotlib.
+
+``convmat.plot`` draws and ``convmat show`` prints the same things: a matrix whose stored
+entries are labelled by the filter tap they hold (``x``, ``y``, ``z`` for the 3-tap filter
+of the article *Unsampling: Unpooling and Transpose Convolution*) or by their value, the
+output each row computes (``= az + bx``), position names and captions for the C-order
+flattening of ``(C, *spatial)``, and the coverage counts of a transposed convolution. They
+live here, as text and arrays, so that the command line can use them without importing
+matplotlib. Internal to convmat: none of these names is part of its API.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_array
+
+from .convolution import TapPattern
+from .shapes import conv_transpose_geometry
+
+__all__: list[str] = []
+
+# The maps of the article's pooling and unpooling figures (after CS231n, lecture 11): max
+# pooling 2x2 of the 4x4 map keeps 5, 6, 7, 8; the unpoolings blow the 2x2 map up to 4x4.
+POOLING_EXAMPLE = np.array([[1, 2, 6, 3], [3, 5, 2, 1], [1, 2, 2, 1], [7, 3, 4, 8]],
+                           dtype=float)
+UNPOOLING_EXAMPLE = np.array([[1, 2], [3, 4]], dtype=float)
+
+
+# --------------------------------------------------------------------------- short text
+def dims(shape) -> str:
+    """``4×4``: a shape as a caption writes it."""
+    return "\u00d7".join(str(int(s)) for s in shape)
+
+
+def format_value(value) -> str:
+    """A matrix entry or map value as short text: ``2``, ``0.333``, ``nan``, ``-inf``."""
+    value = float(value)
+    if np.isfinite(value) and value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    return f"{value:.3g}"
+
+
+def format_arg(value) -> str:
+    """A stride or padding as a caption writes it: ``2`` or ``(1, 2)``."""
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(map(str, value)) + ")"
+    return str(value)
+
+
+def describe_geometry(stride, padding, dilation=1, output_padding=0) -> str:
+    """``stride 2, padding 1``, plus dilation and output padding where not the default."""
+    parts = [f"stride {format_arg(stride)}", f"padding {format_arg(padding)}"]
+    if np.any(np.asarray(dilation) != 1):
+        parts.append(f"dilation {format_arg(dilation)}")
+    if np.any(np.asarray(output_padding) != 0):
+        parts.append(f"output_padding {format_arg(output_padding)}")
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- positions
+def block_boundaries(shape):
+    """``[(positions, linewidth), ...]``: where the channel blocks and the coarsest
+    spatial blocks of the flattening of ``shape`` begin, one line per boundary."""
+    if shape is None or len(shape) < 2:
+        return []
+    n = int(np.prod(shape))
+    lines = []
+    block = n
+    widths = [1.6, 0.9, 0.5]  # channels, then the coarsest spatial blocks
+    for level, size in enumerate(shape[:-1]):
+        block //= size
+        bounds = np.arange(block, n, block)
+        if level >= len(widths) or bounds.size > 80:  # too dense to help a reader
+            break
+        taken = np.concatenate([b for b, _ in lines]) if lines else np.empty(0, int)
+        bounds = np.setdiff1d(bounds, taken)  # one line per boundary, the coarsest one
+        if bounds.size:
+            lines.append((bounds, widths[level]))
+    return lines
+
+
+def position_names(shape, n) -> list[str]:
+    """Tick labels for each flat position: its multi-index in ``shape`` (channel kept only
+    when there is more than one)."""
+    if shape is None or len(shape) == 1:
+        return [str(i) for i in range(n)]
+    idx = np.unravel_index(np.arange(n), shape)
+    keep = [d for d in range(len(shape)) if not (d == 0 and shape[0] == 1)]
+    if len(keep) == 1:
+        return [str(v) for v in idx[keep[0]]]
+    return [",".join(str(idx[d][i]) for d in keep) for i in range(n)]
+
+
+def input_letters(shape, at_most=26):
+    """``a, b, c, ...`` for a short 1-D single-channel input, as the article names its
+    inputs; ``None`` for anything else."""
+    if shape is not None and len(shape) == 2 and shape[0] == 1 and shape[1] <= at_most:
+        return [chr(ord("a") + i) for i in range(shape[1])]
+    return None
+
+
+def axis_caption(kind, shape) -> str:
+    """``input position, flattened (C, L) = (1, 4)``."""
+    if shape is None:
+        return f"{kind} position"
+    names = {1: "(C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}.get(len(shape) - 1, "")
+    return f"{kind} position, flattened {names} = ({', '.join(map(str, shape))})"
+
+
+# --------------------------------------------------------------------------- labels
+def label_grid(A, labels):
+    """A dense grid of strings (``""`` for no entry) from per-entry or grid labels.
+
+    ``labels`` is ``None`` (each stored entry's value), one label per stored entry in
+    canonical CSR order, or a grid of ``A``'s shape.
+    """
+    grid = np.full(A.shape, "", dtype=object)
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    if labels is None:
+        grid[rows, A.indices] = [format_value(v) for v in A.data]
+        return grid
+    if isinstance(labels, np.ndarray) and labels.ndim == 2:
+        if labels.shape != A.shape:
+            raise ValueError(f"labels must have the matrix's shape {A.shape}, got "
+                             f"{labels.shape}")
+        grid[:] = labels
+        return grid
+    labels = list(labels)
+    if len(labels) != A.nnz:
+        raise ValueError(
+            f"labels must give one label per stored entry ({A.nnz}), got {len(labels)}"
+        )
+    for r, c, lab in zip(rows.tolist(), A.indices.tolist(), labels):
+        grid[r, c] = str(lab)
+    return grid
+
+
+def colour_indices(grid) -> dict[str, int]:
+    """Each non-empty label's colour index, in a stable order (single taps first)."""
+    found = sorted({lab for lab in grid.ravel() if lab}, key=lambda s: ("+" in s, s))
+    return {lab: i for i, lab in enumerate(found)}
+
+
+def tap_structure(taps: TapPattern) -> csr_array:
+    """The sparsity pattern of a ``TapPattern`` as a 0/1 ``csr_array``."""
+    return csr_array((np.ones(taps.nnz), taps.indices, taps.indptr), shape=taps.shape)
+
+
+def default_tap_names(weight_shape, names):
+    """``names``, or the default names of a weight's taps: ``xyz`` for a 3-tap filter (the
+    article's ``[x, y, z]``), ``w[i,j]`` by kernel position for a single filter, else
+    ``None`` (by index)."""
+    if names is not None:
+        return names
+    if int(np.prod(weight_shape)) == 3:
+        return "xyz"
+    if int(np.prod(weight_shape[:2])) == 1:  # one filter: name taps by kernel position
+        kernel = weight_shape[2:]
+        return [f"w[{','.join(map(str, np.unravel_index(k, kernel)))}]"
+                for k in range(int(np.prod(kernel)))]
+    return None
+
+
+def tap_grid(taps: TapPattern, names=None):
+    """``(A, grid)``: the pattern of a convolution and each stored entry's tap label
+    (``names``, else :func:`default_tap_names`), as ``plot_taps`` and
+    ``convmat show conv`` draw them."""
+    A = tap_structure(taps)
+    return A, label_grid(A, taps.tap_labels(default_tap_names(taps.weight_shape, names)))
+
+
+def row_products(grid, in_names) -> list[str]:
+    """``= az + bx``: each row's output as the sum of input name times tap name."""
+    texts = []
+    for row in grid:
+        terms = []
+        for name, lab in zip(in_names, row):
+            if lab:
+                terms.append(f"{name}{lab}" if "+" not in lab else f"{name}({lab})")
+        texts.append("= " + " + ".join(terms) if terms else "= 0")
+    return texts
+
+
+# --------------------------------------------------------------------------- as text
+def format_matrix(grid, col_names=None, row_names=None, row_text=None) -> str:
+    """A grid of labels (``""`` for a structural zero, printed ``.``) as aligned text.
+
+    >>> print(format_matrix(np.array([["x", ""], ["y", "x"]], dtype=object), "ab",
+    ...                     row_text=["= ax", "= ay + bx"]))
+        a b
+    0 [ x . ]   = ax
+    1 [ y x ]   = ay + bx
+    """
+    n_rows, n_cols = grid.shape
+    col_names = [str(c) for c in (col_names if col_names is not None else range(n_cols))]
+    row_names = [str(r) for r in (row_names if row_names is not None else range(n_rows))]
+    width = max([len(s) for s in grid.ravel()] + [len(c) for c in col_names] + [1])
+    lead = max(len(r) for r in row_names) if row_names else 1
+    lines = [" " * (lead + 3) + " ".join(c.rjust(width) for c in col_names)]
+    for r in range(n_rows):
+        cells = " ".join((grid[r, c] or ".").rjust(width) for c in range(n_cols))
+        tail = f"   {row_text[r]}" if row_text is not None else ""
+        lines.append(f"{row_names[r].rjust(lead)} [ {cells} ]{tail}")
+    return "\n".join(lines)
+
+
+def format_map(x, title) -> str:
+    """A map of values, one text line per row of its last axis, under ``title (shape):``."""
+    flat = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x[None]
+    width = max(len(format_value(v)) for v in flat.ravel())
+    rows = ["  " + " ".join(format_value(v).rjust(width) for v in row) for row in flat]
+    return f"{title} {tuple(x.shape)}:\n" + "\n".join(rows)
+
+
+# --------------------------------------------------------------------------- geometry
+def weight_shape_of(weight) -> tuple[int, ...]:
+    """The shape of a weight given as an array or as its shape."""
+    if isinstance(weight, (tuple, list)) and all(isinstance(v, (int, np.integer))
+                                                  for v in weight):
+        return tuple(weight)
+    return np.shape(weight)
+
+
+def kernel_and_size(weight_or_kernel, input_shape):
+    """``(kernel, size)``: the spatial kernel size (from a kernel size or a weight) and the
+    spatial input size (a leading channel count is dropped)."""
+    if isinstance(weight_or_kernel, (int, np.integer)):
+        size = tuple(np.atleast_1d(input_shape))
+        return (int(weight_or_kernel),) * len(size), tuple(int(s) for s in size)
+    if isinstance(weight_or_kernel, (tuple, list)) and all(
+            isinstance(v, (int, np.integer)) for v in weight_or_kernel):
+        kernel = tuple(int(v) for v in weight_or_kernel)
+    else:
+        w = np.asarray(weight_or_kernel)
+        kernel = w.shape[2:] if w.ndim >= 3 else w.shape
+    size = tuple(int(s) for s in np.atleast_1d(input_shape))
+    if len(size) == len(kernel) + 1:  # (C, *spatial): the channels do not matter here
+        size = size[1:]
+    if len(size) != len(kernel):
+        raise ValueError(
+            f"input_shape={tuple(np.atleast_1d(input_shape))} must have one size per kernel "
+            f"dimension ({len(kernel)} for kernel {kernel}), optionally after the channels"
+        )
+    return kernel, size
+
+
+def coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=1,
+             output_padding=0) -> np.ndarray:
+    """How many input pixels write each output of a transposed convolution: ``T @ 1``.
+
+    ``T`` is ``conv_transpose_matrix`` with an all-ones single-channel filter of the
+    given kernel size; the result has the output's spatial shape. Where the kernel size
+    is not a multiple of the stride, the counts alternate inside the image: the
+    checkerboard artefact of Odena, Dumoulin & Olah (2016).
+
+    Notes
+    -----
+    ``T`` is the transpose of the convolution ``C`` from the output back to the input, so
+    ``(T @ 1)[q]`` counts the pairs (input ``j``, tap ``t``) whose window position
+    ``q = j s - p + t d`` of ``C`` is ``q``; the count is separable, an outer product of
+    one count per dimension. No matrix is built.
+
+    >>> coverage(3, 5, 2)
+    array([1., 1., 2., 1., 2., 1., 2., 1., 2., 1., 1.])
+    """
+    kernel, size = kernel_and_size(weight_or_kernel, input_shape)
+    geo = conv_transpose_geometry((1, 1, *kernel), (1, *size), stride=stride,
+                                  padding=padding, dilation=dilation,
+                                  output_padding=output_padding)
+    window = geo.conv.window  # slides over the transposed conv's output
+    counts = np.ones(())
+    for dim, n in enumerate(size):
+        # Only the first `n` window positions: C may have more outputs than T has inputs
+        # (torch allows stride <= output_padding < dilation).
+        q = window.positions(dim, n)[window.inside(dim, n)]
+        counts = np.multiply.outer(counts, np.bincount(q, minlength=window.size[dim]))
+    return counts.astype(float)
+
+
+def interior(counts, kernel, padding, dilation):
+    """The part of a coverage map every tap of the filter can reach: away from the border."""
+    ndim = counts.ndim
+    padding = np.broadcast_to(padding, (ndim,))
+    dilation = np.broadcast_to(dilation, (ndim,))
+    sl = []
+    for d in range(ndim):
+        reach = dilation[d] * (kernel[d] - 1) + 1
+        lo = max(0, reach - 1 - padding[d])
+        hi = counts.shape[d] - lo
+        sl.append(slice(lo, max(hi, lo)))
+    return counts[tuple(sl)]
