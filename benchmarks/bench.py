@@ -50,6 +50,10 @@ def _conv_reflect_1x512() -> object:
 
 _X16x256 = np.random.default_rng(0).standard_normal((16, 256, 256)).astype(np.float32)
 _IDX16x128 = convmat.max_pool_selection(_X16x256, 2)[1]
+# A random affine map near the identity: rotated, sheared, shifted; some outputs fall outside.
+_GRID16x256 = convmat.affine_grid(
+    (np.eye(2, 3) + 0.2 * np.random.default_rng(0).standard_normal((2, 3))).astype(np.float32),
+    (16, 256, 256))
 
 
 CASES: list[Case] = [
@@ -69,6 +73,10 @@ CASES: list[Case] = [
     Case("interpolate nearest 16x128x128 x2",
          lambda: convmat.interpolate_matrix((16, 128, 128), scale_factor=2)),
     Case("pixel_shuffle 64x128x128 r2", lambda: convmat.pixel_shuffle_matrix((64, 128, 128), 2)),
+    Case("pad reflect 16x512x512 (3, 3, 3, 3)",
+         lambda: convmat.pad_matrix((16, 512, 512), (3, 3, 3, 3), mode="reflect")),
+    Case("grid_sample bilinear 16x256x256 random affine float32",
+         lambda: convmat.grid_sample_matrix((16, 256, 256), _GRID16x256)),
 ]
 
 

@@ -40,7 +40,7 @@ class Case:
     kwargs: dict
     transpose: bool = False
     dtype: type = np.float32
-    op: str = "conv"  # or "avg_pool", "interpolate"
+    op: str = "conv"  # or "avg_pool", "interpolate", "pad", "grid_sample"
 
 
 CASES = [
@@ -56,6 +56,10 @@ CASES = [
          dict(kernel_size=3, stride=2, padding=1), dtype=np.float64, op="avg_pool"),
     Case("interpolate bilinear 16x64x64 x2 float32", None, (16, 64, 64),
          dict(scale_factor=2, mode="bilinear"), op="interpolate"),
+    Case("pad reflect 16x512x512 (3, 3, 3, 3) float32", None, (16, 512, 512),
+         dict(pad=(3, 3, 3, 3), mode="reflect"), op="pad"),
+    Case("grid_sample bilinear 16x128x128 random affine float32", None, (16, 128, 128),
+         dict(mode="bilinear", padding_mode="zeros", align_corners=False), op="grid_sample"),
 ]
 
 
@@ -75,6 +79,14 @@ def build(case: Case, rng):
     if case.op == "avg_pool":
         return (convmat.avg_pool_operator(case.input_shape, **case.kwargs),
                 lambda xt: getattr(F, f"avg_pool{nd}d")(xt, **case.kwargs))
+    if case.op == "grid_sample":
+        theta = np.eye(2, 3) + 0.2 * rng.standard_normal((2, 3))
+        grid = convmat.affine_grid(theta.astype(case.dtype), case.input_shape)
+        return (convmat.grid_sample_operator(case.input_shape, grid, **case.kwargs),
+                lambda xt: F.grid_sample(xt, torch.from_numpy(grid)[None], **case.kwargs))
+    if case.op == "pad":
+        return (convmat.pad_operator(case.input_shape, **case.kwargs),
+                lambda xt: F.pad(xt, **case.kwargs))
     if case.op == "interpolate":
         return (convmat.interpolate_operator(case.input_shape, dtype=case.dtype,
                                              **case.kwargs),

@@ -28,6 +28,14 @@ from .operators import (
     pixel_unshuffle_operator,
 )
 from .spectral import conv_operator_norm, conv_singular_values
+from .padding import PadOperator, pad_matrix, pad_operator, pad_output_shape
+from .sampling import (
+    GridSampleOperator,
+    affine_grid,
+    grid_sample_matrix,
+    grid_sample_operator,
+    grid_sample_output_shape,
+)
 from .pooling import avg_pool_matrix, max_pool_selection
 from .shapes import (
     avg_pool_output_shape,
@@ -40,9 +48,9 @@ from .shapes import (
     pixel_unshuffle_output_shape,
     pool_output_shape,
 )
+from .interpolation import interpolate_matrix
 from .unpooling import (
     bed_of_nails_matrix,
-    interpolate_matrix,
     max_unpool_matrix,
     pixel_shuffle_matrix,
     pixel_unshuffle_matrix,
@@ -52,6 +60,15 @@ from . import testing  # a submodule: convmat.testing.dottest, not re-exported
 __version__ = "0.1.0"
 
 __all__ = [
+    "GridSampleOperator",
+    "affine_grid",
+    "grid_sample_matrix",
+    "grid_sample_operator",
+    "grid_sample_output_shape",
+    "PadOperator",
+    "pad_matrix",
+    "pad_operator",
+    "pad_output_shape",
     "ConvOperator",
     "conv_operator",
     "conv_transpose_operator",

@@ -22,7 +22,7 @@ from scipy import sparse
 from scipy.sparse import csr_array
 from scipy.sparse.linalg import LinearOperator
 
-from .shapes import as_shape
+from ._args import as_shape
 
 __all__ = ["DotTrial", "assert_adjoint", "colour_columns", "default_rtol", "dottest", "materialize"]
 

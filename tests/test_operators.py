@@ -2,11 +2,17 @@
 
 import numpy as np
 import pytest
+from conv_strategies import conv_configs
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from oracle import F, from_torch, needs_torch, to_torch, torch
 from scipy.sparse.linalg import LinearOperator
+from test_interpolation import interpolate_configs
+from test_pooling import avg_configs, peak_bytes
 
 from convmat import (
+    ConvOperator,
+    SeparableOperator,
     avg_pool_matrix,
     avg_pool_operator,
     bed_of_nails_matrix,
@@ -17,6 +23,7 @@ from convmat import (
     conv_singular_values,
     conv_transpose_matrix,
     conv_transpose_operator,
+    get_max_entries,
     interpolate_matrix,
     interpolate_operator,
     max_pool_operator,
@@ -27,13 +34,9 @@ from convmat import (
     pixel_shuffle_operator,
     pixel_unshuffle_matrix,
     pixel_unshuffle_operator,
+    set_max_entries,
 )
 from convmat.testing import assert_adjoint
-
-from conv_strategies import conv_configs
-from oracle import F, from_torch, needs_torch, to_torch, torch
-from test_pooling import avg_configs
-from test_unpooling import interpolate_configs
 
 
 def _build(transpose, w, shape, kwargs):
@@ -336,3 +339,83 @@ def test_separable_operator_arguments_are_checked():
         interpolate_operator((1, 5))
     with pytest.raises(TypeError, match="dtype"):
         interpolate_operator((1, 5), size=3, dtype=np.int64)
+
+
+def test_separable_operators_are_not_convolutions():
+    """A SeparableOperator applies 1-D factors; its adjoint is one too, with the
+    transposed factors, and equals the matrix's transpose."""
+    op = avg_pool_operator((2, 5, 6), 3, stride=2, padding=1)
+    A = avg_pool_matrix((2, 5, 6), 3, stride=2, padding=1)
+    assert isinstance(op, SeparableOperator) and not isinstance(op, ConvOperator)
+    H = op.H
+    assert isinstance(H, SeparableOperator) and H.shape == A.T.shape
+    assert [M.shape for M in H.factors] == [M.T.shape for M in op.factors]
+    np.testing.assert_allclose(H @ np.eye(A.shape[0]), A.T.toarray(), rtol=1e-15)
+
+
+def test_divisor_override_is_carried_by_the_factors():
+    """By hand: 2x2 windows summed and divided by 3, whatever the padding."""
+    x = np.arange(16.0).reshape(1, 4, 4)
+    op = avg_pool_operator(x.shape, 2, divisor_override=3)
+    expected = x.reshape(2, 2, 2, 2).sum(axis=(1, 3)).ravel() / 3
+    np.testing.assert_allclose(op @ x.ravel(), expected, rtol=1e-15)
+    np.testing.assert_allclose(op @ x.ravel(), avg_pool_matrix(x.shape, 2, divisor_override=3)
+                               @ x.ravel(), rtol=1e-15)
+
+
+# --------------------------------------------------------------------------- sizes
+@pytest.fixture
+def entry_limit():
+    """Set the default entry limit for one test, and put it back."""
+    previous = get_max_entries()
+    yield set_max_entries
+    set_max_entries(previous)
+
+
+def test_max_pool_operator_never_builds_the_selection(entry_limit):
+    """Under a default limit far below the selection's size the operator still works
+    (it gathers through the winners), and equals the selection built with a limit."""
+    x = np.random.default_rng(50).standard_normal((2, 8, 8))
+    entry_limit(4)
+    op = max_pool_operator(x, 3, stride=2, padding=1)
+    S, _ = max_pool_selection(x, 3, stride=2, padding=1, max_entries=10**3)
+    np.testing.assert_array_equal(op @ np.eye(x.size), S.toarray())
+    with pytest.raises(ValueError, match="max_entries=4"):
+        max_pool_selection(x, 3, stride=2, padding=1)
+
+
+# Each builder refused for its size names its matrix-free twin, which takes the same
+# arguments: (builder, operator, arguments).
+_TWINS = [
+    (max_pool_selection, max_pool_operator, ((np.zeros((1, 4, 4)), 2), {})),
+    (avg_pool_matrix, avg_pool_operator, (((1, 4, 4), 2), {})),
+    (max_unpool_matrix, max_unpool_operator, ((np.array([[0, 3]]), 2), {})),
+    (bed_of_nails_matrix, bed_of_nails_operator, (((1, 4), 2), {})),
+    (interpolate_matrix, interpolate_operator, (((1, 4),), dict(size=7, mode="linear"))),
+    (pixel_shuffle_matrix, pixel_shuffle_operator, (((4, 2, 2), 2), {})),
+    (pixel_unshuffle_matrix, pixel_unshuffle_operator, (((1, 4, 4), 2), {})),
+]
+
+
+@pytest.mark.parametrize("builder, operator, call", _TWINS, ids=[t[0].__name__ for t in _TWINS])
+def test_an_oversized_matrix_points_to_its_operator(builder, operator, call):
+    args, kw = call
+    with pytest.raises(ValueError, match=rf"{builder.__name__} would store .* use the "
+                                         rf"matrix-free convmat\.{operator.__name__} instead"):
+        builder(*args, max_entries=1, **kw)
+    A = builder(*args, **kw)
+    A = A[0] if isinstance(A, tuple) else A
+    np.testing.assert_array_equal(operator(*args, **kw) @ np.eye(A.shape[1]), A.toarray())
+
+
+@pytest.mark.parametrize("build", [
+    lambda: interpolate_operator((1, 10), scale_factor=1e12),
+    lambda: interpolate_operator((2, 3, 4), scale_factor=(1e7, 0.5), mode="bilinear"),
+    lambda: avg_pool_operator((1, 10**12), 1),
+])
+def test_oversized_separable_factors_are_refused_before_any_allocation(build, entry_limit):
+    """A huge scale_factor used to raise MemoryError while building a 1-D factor; the
+    factors are sized by arithmetic first (here 10**13 and 3 * 10**7 rows)."""
+    entry_limit(10**6)
+    peak, _ = peak_bytes(build, ValueError)
+    assert peak < 1 << 20
