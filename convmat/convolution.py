@@ -2,8 +2,8 @@
 
 A convolution is linear in its input, so for one sample it is a matrix ``C``: each row is
 one output position, holding the filter's weights at the input positions its window
-covers. The transposed convolution -- the learnable upsampling of the seed article -- is
-literally ``C.T``. Both are also linear in the weights: ``C = sum_k w_k E_k`` with 0/1
+covers. The transposed convolution -- the learnable upsampling of the article
+*Unsampling: Unpooling and Transpose Convolution* -- is literally ``C.T``. Both are also linear in the weights: ``C = sum_k w_k E_k`` with 0/1
 matrices ``E_k``, which :func:`conv_taps` exposes (for labelling the entries with the
 filter's names, and for the weight gradient ``dL/dw_k = g^T E_k x``).
 """
@@ -199,7 +199,7 @@ class TapPattern:
         """A label for every stored entry: the name of its tap(s), joined by ``+``.
 
         ``names`` is a sequence with one name per weight (flat C order), e.g. ``"xyz"``
-        for the seed's 3-tap filter; by default a weight's multi-index, like ``w[0,0,2]``.
+        for the article's 3-tap filter; by default a weight's multi-index, like ``w[0,0,2]``.
         """
         size = int(np.prod(self.weight_shape))
         if names is None:
@@ -231,7 +231,7 @@ def conv_taps(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
 
     Examples
     --------
-    The seed's filter ``[x, y, z]`` over a 4-element input, padded to keep its size:
+    The article's filter ``[x, y, z]`` over a 4-element input, padded to keep its size:
 
     >>> from convmat import conv_taps
     >>> taps = conv_taps((1, 1, 3), (1, 4), padding=1)
@@ -326,7 +326,7 @@ def conv_transpose_taps(weight, input_shape, *, stride=1, padding=0, output_padd
 
     Examples
     --------
-    The seed's transposed convolution: 2 inputs ``a, b``, filter ``[x, y, z]``, stride 2.
+    The article's 1-D transposed convolution: 2 inputs ``a, b``, filter ``[x, y, z]``, stride 2.
     Row ``j`` lists the taps that write output ``j``: ``ax, ay, az+bx, by, bz``.
 
     >>> from convmat import conv_transpose_taps
@@ -389,7 +389,7 @@ def conv_transpose_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0
 
     Examples
     --------
-    The seed's Fig. 7: input ``[a, b] = [1, 10]``, filter ``[x, y, z] = [1, 2, 3]``,
+    The article's 1-D transposed convolution 2 → 5 at stride 2: input ``[a, b] = [1, 10]``, filter ``[x, y, z] = [1, 2, 3]``,
     stride 2 gives the 5 outputs ``ax, ay, az + bx, by, bz``; it is the transpose of the
     stride-2 convolution of a 5-element input:
 
