@@ -3,8 +3,8 @@
 A convolution is linear in its input, so for one sample it is a matrix ``C``: each row is
 one output position, holding the filter's weights at the input positions its window
 covers. The transposed convolution -- the learnable upsampling of the article
-*Unsampling: Unpooling and Transpose Convolution* -- is literally ``C.T``. Both are also linear in the weights: ``C = sum_k w_k E_k`` with 0/1
-matrices ``E_k``, which :func:`conv_taps` exposes (for labelling the entries with the
+*Unsampling: Unpooling and Transpose Convolution* -- is literally ``C.T``. Both are also
+linear in the weights: ``C = sum_k w_k E_k`` with 0/1 matrices ``E_k``, which :func:`conv_taps` exposes (for labelling the entries with the
 filter's names, and for the weight gradient ``dL/dw_k = g^T E_k x``).
 """
 
