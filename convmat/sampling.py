@@ -352,10 +352,10 @@ def _first_block(axes, geo: GridSampleGeometry, indices, data, indptr) -> None:
         weights = np.empty((n, k), dtype=data.dtype) if has_weights else None
         valid = np.empty((n, k), dtype=bool)
         _fill_slots(axes, geo, cols, weights, valid)
-        mask = valid.reshape(-1)
-        np.compress(mask, cols.reshape(-1), out=indices[:nnz])
+        keep = np.flatnonzero(valid.reshape(-1))  # one mask scan for both arrays
+        np.take(cols.reshape(-1), keep, out=indices[:nnz])
         if has_weights:
-            np.compress(mask, weights.reshape(-1), out=data[:nnz])
+            np.take(weights.reshape(-1), keep, out=data[:nnz])
     if not has_weights:
         data[:nnz] = 1
 

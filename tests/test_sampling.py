@@ -319,3 +319,11 @@ def test_budget_refuses_before_allocating():
     with pytest.raises(ValueError, match="convmat.grid_sample_operator"):
         grid_sample_matrix((64, 512, 512), grid, max_entries=10**6)
     assert grid_sample_matrix((1, 4, 4), grid[:2, :2], max_entries=16).nnz == 16
+
+
+@needs_torch
+def test_reads_torch_tensors_and_none_as_torch_does():
+    grid = torch.rand(3, 4, 2, dtype=torch.float64) * 2 - 1
+    A = grid_sample_matrix((2, 5, 6), grid, align_corners=None)  # torch's default: False
+    np.testing.assert_array_equal(A.toarray(),
+                                  grid_sample_matrix((2, 5, 6), grid.numpy()).toarray())
