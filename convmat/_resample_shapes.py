@@ -32,8 +32,11 @@ __all__ = [
 # --------------------------------------------------------------------------- interpolation
 INTERPOLATE_MODES = {
     "nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,), "bilinear": (2,),
-    "trilinear": (3,), "bicubic": (2,),
+    "trilinear": (3,), "bicubic": (2,), "area": (1, 2, 3),
 }
+# The modes that take align_corners, and those that take antialias (2-D only).
+ALIGNING_MODES = ("linear", "bilinear", "bicubic", "trilinear")
+ANTIALIAS_MODES = ("bilinear", "bicubic")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class InterpolateGeometry:
     mode: str
     align_corners: bool
     scales: tuple[float | None, ...]
+    antialias: bool = False
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -72,12 +76,13 @@ def _per_dim(value, n: int, name: str, kind, kind_name: str, shape) -> tuple:
     return items
 
 
-def _interpolate_sample(input_shape, mode, align_corners):
-    """``(channels, spatial, align_corners)``, with ``mode`` checked before the shape."""
+def _interpolate_sample(input_shape, mode, align_corners, antialias=False):
+    """``(channels, spatial, align_corners, antialias)``, with ``mode`` checked before the
+    shape."""
     if not isinstance(mode, str) or mode not in INTERPOLATE_MODES:
         raise ValueError(
             f"mode must be one of {tuple(INTERPOLATE_MODES)}, got mode={mode!r} (torch's "
-            f"'area', 'lanczos' and antialiasing are not supported)"
+            f"'lanczos' is not supported)"
         )
     channels, spatial = as_sample_shape(input_shape, "input_shape")
     if len(spatial) not in INTERPOLATE_MODES[mode]:
@@ -86,7 +91,7 @@ def _interpolate_sample(input_shape, mode, align_corners):
             f"mode={mode!r} needs an input with {need} spatial dimension(s), got "
             f"input_shape={(channels, *spatial)}"
         )
-    if not mode.startswith("nearest"):
+    if mode in ALIGNING_MODES:
         align = False if align_corners is None else as_bool(align_corners, "align_corners")
     elif align_corners is not None:
         raise ValueError(
@@ -96,14 +101,22 @@ def _interpolate_sample(input_shape, mode, align_corners):
         )
     else:
         align = False
-    return channels, spatial, align
+    antialias = as_bool(antialias, "antialias")
+    if antialias and (mode not in ANTIALIAS_MODES or len(spatial) != 2):
+        raise ValueError(
+            f"antialias=True is restricted to the modes bilinear and bicubic on inputs with "
+            f"2 spatial dimensions (torch: 4-D tensors), got mode={mode!r} and "
+            f"input_shape={(channels, *spatial)}"
+        )
+    return channels, spatial, align, antialias
 
 
 def interpolate_geometry(input_shape, *, size=None, scale_factor=None, mode="nearest",
-                         align_corners=None, recompute_scale_factor=None
+                         align_corners=None, recompute_scale_factor=None, antialias=False
                          ) -> InterpolateGeometry:
     """Validate ``interpolate_matrix``'s arguments as ``F.interpolate`` does."""
-    channels, spatial, align_corners = _interpolate_sample(input_shape, mode, align_corners)
+    channels, spatial, align_corners, antialias = _interpolate_sample(
+        input_shape, mode, align_corners, antialias)
     shape = (channels, *spatial)
     n = len(spatial)
     if (size is None) == (scale_factor is None):
@@ -132,16 +145,18 @@ def interpolate_geometry(input_shape, *, size=None, scale_factor=None, mode="nea
         else:
             out = tuple(math.floor(L * f) for L, f in zip(spatial, factors))
             scales = factors
-    if any(o < 1 for o in out):
+    # "area" is adaptive average pooling, which makes an empty output of size 0.
+    least = 0 if mode == "area" else 1
+    if any(o < least for o in out):
         raise ValueError(
-            f"output size must be positive, got output size {out} for input_shape={shape} "
-            f"(size={size!r}, scale_factor={scale_factor!r})"
+            f"output size must be {'>= 0' if least == 0 else 'positive'}, got output size "
+            f"{out} for input_shape={shape} (size={size!r}, scale_factor={scale_factor!r})"
         )
-    return InterpolateGeometry(channels, spatial, out, mode, align_corners, scales)
+    return InterpolateGeometry(channels, spatial, out, mode, align_corners, scales, antialias)
 
 
 def interpolate_output_shape(input_shape, *, size=None, scale_factor=None, mode="nearest",
-                             align_corners=None, recompute_scale_factor=None
+                             align_corners=None, recompute_scale_factor=None, antialias=False
                              ) -> tuple[int, ...]:
     """Output shape ``(C, *spatial)`` of ``interpolate_matrix``.
 
@@ -156,7 +171,8 @@ def interpolate_output_shape(input_shape, *, size=None, scale_factor=None, mode=
     """
     geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
                                align_corners=align_corners,
-                               recompute_scale_factor=recompute_scale_factor)
+                               recompute_scale_factor=recompute_scale_factor,
+                               antialias=antialias)
     return geo.out_shape
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.sparse import csr_array
 
 from ._sparse import Axis, Budget, kron_axes
+from .adaptive import adaptive_axis
 from .shapes import InterpolateGeometry, interpolate_geometry
 
 __all__ = ["interpolate_matrix"]
@@ -148,6 +149,94 @@ def _blend_factor(taps: Callable) -> Callable[[InterpolateGeometry, int, type], 
     return factor
 
 
+# --------------------------------------------------------------------------- area, antialias
+def _area_factor(geo: InterpolateGeometry, dim: int, ft) -> Axis:
+    # torch computes mode="area" as adaptive average pooling to the output size.
+    return adaptive_axis(geo.size[dim], geo.out[dim])
+
+
+def _area_width(L: int, O: int) -> int:
+    return min(L, -(-L // O) + 1) if O else 0  # windows of ceil(L / O) or one more
+
+
+def _fma(a, b, c, ft):
+    """``a * b + c``. torch's x86 build contracts it into one fused multiply-add: for
+    float32, exact in double and rounded once to float32."""
+    if ft is np.float32:
+        wide = np.float64
+        return (np.asarray(a, wide) * np.asarray(b, wide) + np.asarray(c, wide)).astype(ft)
+    return a * b + c
+
+
+def _triangle(x: np.ndarray, ft) -> np.ndarray:
+    """torch's ``HelperInterpLinear::aa_filter``: ``max(0, 1 - |x|)``."""
+    x = np.abs(x)
+    return np.where(x < 1, ft(1) - x, ft(0)).astype(ft)
+
+
+def _keys(x: np.ndarray, ft) -> np.ndarray:
+    """torch's ``HelperInterpCubic::aa_filter``: Keys' cubic with PIL's ``a = -0.5``
+    (plain bicubic uses -0.75), Horner's rule with torch's fused multiply-adds."""
+    a, x = ft(-0.5), np.abs(x)
+    near = _fma(_fma(a + 2, x, -(a + 3), ft) * x, x, ft(1), ft)
+    far = _fma(_fma(_fma(a, x, -5 * a, ft), x, 8 * a, ft), x, -4 * a, ft)
+    return np.where(x < 1, near, np.where(x < 2, far, ft(0))).astype(ft)
+
+
+def _antialias_taps(L: int, O: int, align_corners: bool, factor, ft, size: int, filt):
+    """Columns, weights and used slots ``(O, K)`` of torch's antialiased resampling
+    (``_compute_indices_min_size_weights_aa``), in the float type ``ft`` as torch.
+
+    Output ``i`` is centred at ``c = r (i + 1/2)``; when downsampling (``r >= 1``) the
+    filter is stretched by ``r``: support ``size / 2 * r``, tap ``k`` weighted
+    ``filt((k - c + 1/2) / r)``; the weights of a row are then normalised to sum 1.
+    """
+    scale = _scale(L, O, align_corners, factor, ft)
+    wide = bool(scale >= 1)
+    # Both computed in double and stored in ft, as torch's scalar_t variables.
+    support = ft(size * 0.5 * np.float64(scale)) if wide else ft(size * 0.5)
+    invscale = ft(1.0 / np.float64(scale)) if wide else ft(1)
+    n_slots = 2 * math.ceil(support) + 1
+    center = (np.float64(scale) * (np.arange(O) + 0.5)).astype(ft)
+    # int64 casts of (center -+ support) + 0.5: truncations toward zero, in double.
+    lo = np.trunc((center - support).astype(np.float64) + 0.5).astype(np.int64)
+    hi = np.trunc((center + support).astype(np.float64) + 0.5).astype(np.int64)
+    xmin = np.maximum(lo, 0)
+    xsize = np.clip(np.minimum(hi, L) - xmin, 0, n_slots)  # torch clips a rounding's tap
+    t = np.arange(n_slots)
+    valid = t < xsize[:, None]
+    cols = xmin[:, None] + t
+    arg = ((cols.astype(ft) - center[:, None]).astype(np.float64) + 0.5) * np.float64(invscale)
+    weights = np.where(valid, filt(arg.astype(ft), ft), ft(0))
+    total = np.cumsum(weights, axis=1, dtype=ft)[:, -1:]  # summed in order, in ft
+    weights = np.where(total != 0, weights / np.where(total != 0, total, ft(1)), weights)
+    return np.where(valid, cols, 0), weights.astype(ft), valid
+
+
+def _antialias_factor(size: int, filt) -> Callable[[InterpolateGeometry, int, type], Axis]:
+    """The factor of an antialiased mode whose filter ``filt`` spans ``size`` taps."""
+
+    def factor(geo: InterpolateGeometry, dim: int, ft) -> Axis:
+        L, O = geo.size[dim], geo.out[dim]
+        if O == L:  # torch skips a dimension whose size does not change
+            return Axis(np.arange(L)[:, None], L, values=np.ones((L, 1), dtype=ft))
+        cols, weights, valid = _antialias_taps(L, O, geo.align_corners, geo.scales[dim],
+                                               ft, size, filt)
+        if dim == len(geo.out) - 2 and geo.out[-1] == 1:
+            # torch's vertical pass reads the first output row's taps for every row when
+            # the output is one column wide (its inner loop then runs down the column).
+            first = np.zeros(O, dtype=np.intp)
+            cols, weights, valid = cols[first], weights[first], valid[first]
+        return Axis(cols, L, valid=None if valid.all() else valid, values=weights)
+
+    return factor
+
+
+def _antialias_width(size: int) -> Callable[[int, int], int]:
+    """Bound on a row's taps: ``2 ceil(size / 2 * r) + 1`` with ``r <= L / (O - 1)``."""
+    return lambda L, O: 1 if O == L else min(L, size * max(1, -(-L // max(O - 1, 1))) + 3)
+
+
 @dataclass(frozen=True)
 class _Kernel:
     """How a mode resamples one dimension.
@@ -170,12 +259,18 @@ _KERNELS: dict[str, _Kernel] = {
     "bilinear": _LINEAR,
     "trilinear": _LINEAR,
     "bicubic": _Kernel(_blend_factor(_cubic), lambda L, O: min(4, L)),
+    "area": _Kernel(_area_factor, _area_width),
+}
+# antialias=True, per mode: the filter stretched over the input when downsampling.
+_ANTIALIAS_KERNELS: dict[str, _Kernel] = {
+    "bilinear": _Kernel(_antialias_factor(2, _triangle), _antialias_width(2)),
+    "bicubic": _Kernel(_antialias_factor(4, _keys), _antialias_width(4)),
 }
 
 
 def _kernel(geo: InterpolateGeometry) -> _Kernel:
     """The kernel of ``geo``: the one place where the arguments pick it."""
-    return _KERNELS[geo.mode]
+    return (_ANTIALIAS_KERNELS if geo.antialias else _KERNELS)[geo.mode]
 
 
 # --------------------------------------------------------------------------- the factors
@@ -215,7 +310,7 @@ def interpolate_factors(geo: InterpolateGeometry, dtype) -> list[Axis]:
 def interpolate_matrix(
     input_shape, *, size=None, scale_factor=None, mode: str = "nearest",
     align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-    dtype=np.float64, max_entries=None,
+    antialias: bool = False, dtype=np.float64, max_entries=None,
 ) -> csr_array:
     r"""The matrix of ``torch.nn.functional.interpolate`` for one sample.
 
@@ -229,14 +324,20 @@ def interpolate_matrix(
         Output size ``floor(L * scale_factor)``; any positive factor, upsampling or
         downsampling. Unless ``recompute_scale_factor``, torch samples with ``1 /
         scale_factor``, not ``L / O``, so the result can differ from the same ``size``.
-    mode : {"nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic"}
-        As in torch: ``linear`` needs 1, ``bilinear`` and ``bicubic`` 2, ``trilinear`` 3
-        spatial dimensions.
+    mode : str
+        ``"nearest"``, ``"nearest-exact"``, ``"linear"``, ``"bilinear"``,
+        ``"trilinear"``, ``"bicubic"`` or ``"area"``, as in torch: ``linear`` needs 1,
+        ``bilinear`` and ``bicubic`` 2, ``trilinear`` 3 spatial dimensions; ``area`` is
+        adaptive average pooling to the output size (which may be 0) and takes no
+        ``align_corners``.
     align_corners : bool, optional
         For the interpolating modes only (default ``False``): align the corner pixels'
         centres instead of their edges.
     recompute_scale_factor : bool, optional
         Compute the output size from ``scale_factor``, then sample with ``L / O``.
+    antialias : bool
+        ``bilinear`` and ``bicubic`` only (2 spatial dimensions): when downsampling,
+        stretch the filter over the input so that every input pixel contributes.
     dtype : {numpy.float64, numpy.float32}
         The dtype of the input this matrix is for, and of the matrix. torch computes the
         sampling positions in the input's precision (float32 arithmetic for float32
@@ -265,7 +366,17 @@ def interpolate_matrix(
       when ``O == L``);
     * bicubic: the 4 taps ``x[i - 1 .. i + 2]`` (border replicated) with Keys' cubic
       convolution weights, ``A = -0.75`` (no clamping of ``s``: the weights may be
-      negative and overshoot).
+      negative and overshoot);
+    * area: the mean of ``x[floor(j L / O) .. ceil((j + 1) L / O) - 1]``, as
+      :func:`convmat.adaptive_avg_pool_matrix` (``scale_factor`` only sets ``O``);
+    * ``antialias=True``: a filter ``f`` centred at ``c = r (j + 1/2)`` (``align_corners``
+      changes ``r`` only), stretched by ``s = max(r, 1)``: the taps ``k`` from
+      ``max(0, int(c - s w + 1/2))`` to ``min(L, int(c + s w + 1/2)) - 1`` (``w = 1``
+      bilinear, ``2`` bicubic) weigh ``f((k + 1/2 - c) / s)`` divided by their sum, with
+      ``f`` the triangle ``1 - |t|`` or Keys' cubic with ``A = -0.5``. A dimension whose
+      size does not change is copied.
+      torch computes a one-column-wide output (``W_out = 1``) with the taps of the first
+      output row for every row, and so does this matrix.
 
     Examples
     --------
@@ -285,11 +396,24 @@ def interpolate_matrix(
     array([[1. , 0. ],
            [0.5, 0.5],
            [0. , 1. ]])
+
+    ``mode="area"`` averages the input's tiles (here of 2), and its transpose spreads:
+
+    >>> A = interpolate_matrix((1, 4), scale_factor=0.5, mode="area")
+    >>> A.toarray()
+    array([[0.5, 0.5, 0. , 0. ],
+           [0. , 0. , 0.5, 0.5]])
+    >>> A.T.toarray()
+    array([[0.5, 0. ],
+           [0.5, 0. ],
+           [0. , 0.5],
+           [0. , 0.5]])
     """
     ft = interpolation_dtype(dtype)
     geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
                                align_corners=align_corners,
-                               recompute_scale_factor=recompute_scale_factor)
+                               recompute_scale_factor=recompute_scale_factor,
+                               antialias=antialias)
     budget = Budget("interpolate_matrix", "convmat.interpolate_operator",
                     np.dtype(ft).itemsize, max_entries)
     # Sized before the factors, which in 1-D are as large as the matrix.

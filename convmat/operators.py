@@ -538,12 +538,12 @@ def avg_pool_operator(input_shape, kernel_size, *, stride=None, padding=0, ceil_
 def interpolate_operator(input_shape, *, size=None, scale_factor=None, mode: str = "nearest",
                          align_corners: bool | None = None,
                          recompute_scale_factor: bool | None = None,
-                         dtype=np.float64) -> SeparableOperator:
+                         antialias: bool = False, dtype=np.float64) -> SeparableOperator:
     r"""``torch.nn.functional.interpolate`` for one sample, matrix-free.
 
     Parameters
     ----------
-    input_shape, size, scale_factor, mode, align_corners, recompute_scale_factor, dtype
+    input_shape, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias, dtype
         As for :func:`convmat.interpolate_matrix`; ``dtype`` (float64 or float32) is the
         precision torch samples in, and the dtype of the 1-D factors.
 
@@ -573,6 +573,7 @@ def interpolate_operator(input_shape, *, size=None, scale_factor=None, mode: str
     ft = interpolation_dtype(dtype)
     geo = interpolate_geometry(input_shape, size=size, scale_factor=scale_factor, mode=mode,
                                align_corners=align_corners,
-                               recompute_scale_factor=recompute_scale_factor)
+                               recompute_scale_factor=recompute_scale_factor,
+                               antialias=antialias)
     return _separable("interpolate_operator", interpolate_entries(geo), geo.out,
                       geo.channels, lambda: interpolate_factors(geo, ft), ft, geo)
