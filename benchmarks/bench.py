@@ -48,6 +48,11 @@ def _conv_reflect_1x512() -> object:
     return convmat.conv_matrix(w, (1, 512, 512), padding=1, padding_mode="reflect")
 
 
+def _conv_weight_16x128_f32() -> object:
+    x = np.random.default_rng(0).standard_normal((16, 128, 128)).astype(np.float32)
+    return convmat.conv_weight_matrix(x, (16, 16, 3, 3), padding=1)
+
+
 _X16x256 = np.random.default_rng(0).standard_normal((16, 256, 256)).astype(np.float32)
 _IDX16x128 = convmat.max_pool_selection(_X16x256, 2)[1]
 # A random affine map near the identity: rotated, sheared, shifted; some outputs fall outside.
@@ -77,6 +82,8 @@ CASES: list[Case] = [
          lambda: convmat.pad_matrix((16, 512, 512), (3, 3, 3, 3), mode="reflect")),
     Case("grid_sample bilinear 16x256x256 random affine float32",
          lambda: convmat.grid_sample_matrix((16, 256, 256), _GRID16x256)),
+    Case("unfold 16x128x128 k3", lambda: convmat.unfold_matrix((16, 128, 128), 3)),
+    Case("conv_weight 16->16 128x128 k3 p1 float32", _conv_weight_16x128_f32),
 ]
 
 

@@ -40,7 +40,7 @@ class Case:
     kwargs: dict
     transpose: bool = False
     dtype: type = np.float32
-    op: str = "conv"  # or "avg_pool", "interpolate", "pad", "grid_sample"
+    op: str = "conv"  # or "avg_pool", "interpolate", "pad", "grid_sample", "unfold", "fold"
 
 
 CASES = [
@@ -60,6 +60,10 @@ CASES = [
          dict(pad=(3, 3, 3, 3), mode="reflect"), op="pad"),
     Case("grid_sample bilinear 16x128x128 random affine float32", None, (16, 128, 128),
          dict(mode="bilinear", padding_mode="zeros", align_corners=False), op="grid_sample"),
+    Case("unfold 16x128x128 k3 p1 float32", None, (16, 128, 128),
+         dict(kernel_size=3, padding=1), op="unfold"),
+    Case("fold 144x16384 -> 16x128x128 k3 p1 float32", None, (16 * 9, 128 * 128),
+         dict(output_size=(128, 128), kernel_size=3, padding=1), op="fold"),
 ]
 
 
@@ -87,6 +91,12 @@ def build(case: Case, rng):
     if case.op == "pad":
         return (convmat.pad_operator(case.input_shape, **case.kwargs),
                 lambda xt: F.pad(xt, **case.kwargs))
+    if case.op == "unfold":
+        return (convmat.unfold_operator(case.input_shape, **case.kwargs),
+                lambda xt: F.unfold(xt, **case.kwargs))
+    if case.op == "fold":
+        return (convmat.fold_operator(case.input_shape, **case.kwargs),
+                lambda xt: F.fold(xt, **case.kwargs))
     if case.op == "interpolate":
         return (convmat.interpolate_operator(case.input_shape, dtype=case.dtype,
                                              **case.kwargs),

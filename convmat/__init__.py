@@ -55,11 +55,47 @@ from .unpooling import (
     pixel_shuffle_matrix,
     pixel_unshuffle_matrix,
 )
+from .unfolding import (
+    ConvWeightOperator,
+    UnfoldOperator,
+    conv_weight_matrix,
+    conv_weight_operator,
+    conv_weight_output_shape,
+    fold_matrix,
+    fold_operator,
+    fold_output_shape,
+    unfold_matrix,
+    unfold_operator,
+    unfold_output_shape,
+)
+from .adaptive import (
+    adaptive_avg_pool_matrix,
+    adaptive_avg_pool_operator,
+    adaptive_max_pool_operator,
+    adaptive_max_pool_selection,
+    adaptive_pool_output_shape,
+)
 from . import testing  # a submodule: convmat.testing.dottest, not re-exported
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "adaptive_avg_pool_matrix",
+    "adaptive_avg_pool_operator",
+    "adaptive_max_pool_operator",
+    "adaptive_max_pool_selection",
+    "adaptive_pool_output_shape",
+    "ConvWeightOperator",
+    "UnfoldOperator",
+    "conv_weight_matrix",
+    "conv_weight_operator",
+    "conv_weight_output_shape",
+    "fold_matrix",
+    "fold_operator",
+    "fold_output_shape",
+    "unfold_matrix",
+    "unfold_operator",
+    "unfold_output_shape",
     "GridSampleOperator",
     "affine_grid",
     "grid_sample_matrix",
