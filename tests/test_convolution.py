@@ -4,6 +4,7 @@ the convolution-arithmetic relationships, and the transpose / adjoint identities
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import F, assert_canonical, from_torch, needs_torch, to_torch, torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -16,7 +17,6 @@ from convmat import (
     conv_transpose_output_shape,
     conv_transpose_taps,
 )
-from oracle import F, from_torch, needs_torch, to_torch, torch
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
@@ -60,15 +60,6 @@ def torch_conv_transpose(x, w, kw):
     nd = w.ndim - 2
     f = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][nd - 1]
     return from_torch(f(to_torch(x), torch.from_numpy(w), **kw))
-
-
-def assert_canonical(A):
-    """csr_array, sorted and summed indices, the smallest index dtype scipy would pick."""
-    assert isinstance(A, sp.csr_array)
-    fresh = sp.csr_array((A.data, A.indices.copy(), A.indptr.copy()), shape=A.shape)
-    fresh.sum_duplicates()
-    assert np.array_equal(fresh.indptr, A.indptr) and np.array_equal(fresh.indices, A.indices)
-    assert A.indices.dtype == np.int32 and A.indptr.dtype == np.int32
 
 
 # --------------------------------------------------------------------------- oracle

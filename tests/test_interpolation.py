@@ -5,48 +5,28 @@ import math
 
 import numpy as np
 import pytest
+from helpers import INTERPOLATE_MODES as MODES
+from helpers import (
+    F,
+    assert_canonical,
+    from_torch,
+    interpolate_configs,
+    needs_torch,
+    peak_bytes,
+    raises_like,
+    same_matrix,
+    seeds,
+    to_torch,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from oracle import F, from_torch, needs_torch, to_torch
-from test_pooling import assert_canonical, peak_bytes, raises_like, seeds
 
 from convmat import avg_pool_matrix, interpolate_matrix, interpolate_output_shape
 from convmat.interpolation import interpolate_entries
 from convmat.shapes import interpolate_geometry
 
 
-def same_matrix(A, B):
-    assert A.shape == B.shape
-    assert (abs(A - B) > 0).nnz == 0
-
-
 # --------------------------------------------------------------------------- against torch
-MODES = {1: ["nearest", "nearest-exact", "linear"],
-         2: ["nearest", "nearest-exact", "bilinear", "bicubic"],
-         3: ["nearest", "nearest-exact", "trilinear"]}
-
-
-@st.composite
-def interpolate_configs(draw):
-    nd = draw(st.integers(1, 3))
-    mode = draw(st.sampled_from(MODES[nd]))
-    # 2-D outputs with H + W > 128 take torch's other nearest kernel: cover both.
-    big = nd == 2 and draw(st.booleans())
-    lo, hi = (30, 70) if big else (1, {1: 12, 2: 8, 3: 5}[nd])
-    shape = (draw(st.integers(1, 2)), *(draw(st.integers(lo, hi)) for _ in range(nd)))
-    kw = dict(mode=mode)
-    if draw(st.booleans()):
-        kw["size"] = tuple(draw(st.integers(max(1, L // 3), 3 * L)) for L in shape[1:])
-    else:
-        factors = st.one_of(st.integers(1, 4), st.floats(0.2, 3.5).map(lambda f: round(f, 2)))
-        kw["scale_factor"] = tuple(draw(factors) for _ in range(nd))
-        assume(all(math.floor(L * f) >= 1 for L, f in zip(shape[1:], kw["scale_factor"])))
-        kw["recompute_scale_factor"] = draw(st.sampled_from([None, False, True]))
-    if not mode.startswith("nearest"):
-        kw["align_corners"] = draw(st.sampled_from([None, False, True]))
-    return shape, kw
-
-
 @needs_torch
 @given(interpolate_configs(), st.sampled_from([np.float64, np.float32]), seeds)
 def test_interpolate_matches_torch(config, dtype, seed):
@@ -115,7 +95,6 @@ def test_interpolate_errors_like_torch(nd, mode, size, scale, align, recompute):
     shape = (1,) + (3,) * nd
     kw = dict(size=size, scale_factor=scale, mode=mode, align_corners=align,
               recompute_scale_factor=recompute)
-    assume(mode != "area")  # not supported by convmat, refused
     # torch "recomputes" int(L * "2") = int("222"): a string is refused here, always.
     assume(not (isinstance(scale, str) and recompute))
     result = raises_like(lambda: F.interpolate(to_torch(np.zeros(shape)), **kw),
@@ -126,8 +105,8 @@ def test_interpolate_errors_like_torch(nd, mode, size, scale, align, recompute):
 
 
 def test_interpolate_refuses_other_modes_and_dtypes():
-    with pytest.raises(ValueError, match="area"):
-        interpolate_matrix((1, 4), size=2, mode="area")
+    with pytest.raises(ValueError, match="lanczos"):
+        interpolate_matrix((1, 4), size=2, mode="lanczos")
     with pytest.raises(TypeError, match="dtype"):
         interpolate_matrix((1, 4), size=2, dtype=np.float16)
 

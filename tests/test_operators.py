@@ -2,13 +2,20 @@
 
 import numpy as np
 import pytest
-from conv_strategies import conv_configs
+from helpers import (
+    F,
+    avg_configs,
+    conv_configs,
+    from_torch,
+    interpolate_configs,
+    needs_torch,
+    peak_bytes,
+    to_torch,
+    torch,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from oracle import F, from_torch, needs_torch, to_torch, torch
 from scipy.sparse.linalg import LinearOperator
-from test_interpolation import interpolate_configs
-from test_pooling import avg_configs, peak_bytes
 
 from convmat import (
     ConvOperator,

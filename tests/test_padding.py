@@ -4,10 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import F, assert_canonical, needs_torch, seeds, torch
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle import F, needs_torch, torch
-from test_pooling import assert_canonical, seeds
 
 from convmat import conv_matrix, pad_matrix, pad_operator, pad_output_shape
 from convmat.testing import dottest

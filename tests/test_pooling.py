@@ -4,9 +4,22 @@ import math
 
 import numpy as np
 import pytest
+from helpers import (
+    F,
+    assert_canonical,
+    avg_configs,
+    from_torch,
+    needs_torch,
+    peak_bytes,
+    pool_configs,
+    raises_like,
+    seeds,
+    to_torch,
+    torch,
+    torch_op,
+)
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from oracle import F, from_torch, needs_torch, to_torch, torch
 
 from convmat import (
     avg_pool_matrix,
@@ -16,57 +29,6 @@ from convmat import (
 )
 from convmat.pooling import avg_pool_factors, selection_matrix
 from convmat.shapes import avg_pool_geometry
-
-MAX_SIZE = {1: 9, 2: 6, 3: 4}
-seeds = st.integers(0, 2**32 - 1)
-
-
-def assert_canonical(A):
-    """Canonical CSR: sorted, duplicate-free rows, int32 indices."""
-    assert A.format == "csr"
-    assert A.indices.dtype == np.int32 and A.indptr.dtype == np.int32
-    assert A.indptr[0] == 0 and A.indptr[-1] == A.indices.size == A.data.size
-    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-    same_row = rows[1:] == rows[:-1]
-    assert np.all(np.diff(A.indices)[same_row] > 0)
-    assert np.all((A.indices >= 0) & (A.indices < A.shape[1]))
-
-
-def raises_like(torch_call, convmat_call):
-    """convmat raises ValueError/TypeError exactly when torch raises; else both results."""
-    try:
-        expected = torch_call()
-    except (RuntimeError, ValueError, TypeError, NotImplementedError):
-        with pytest.raises((ValueError, TypeError)):
-            convmat_call()
-        return None
-    return expected, convmat_call()
-
-
-def torch_op(name, nd):
-    return getattr(F, f"{name}{nd}d")
-
-
-@st.composite
-def pool_configs(draw, dilation=True):
-    """A valid pooling configuration (torch's limits), 1-3 spatial dimensions."""
-    nd = draw(st.integers(1, 3))
-    size, kernel, stride, padding, dil = [], [], [], [], []
-    for _ in range(nd):
-        k = draw(st.integers(1, 4 if nd == 1 else 3))
-        d = draw(st.integers(1, 3)) if dilation else 1
-        p = draw(st.integers(0, k // 2))
-        s = draw(st.integers(1, 3))
-        ek = d * (k - 1) + 1
-        L = draw(st.integers(max(1, ek - 2 * p), max(1, ek - 2 * p) + MAX_SIZE[nd]))
-        size.append(L), kernel.append(k), stride.append(s), padding.append(p), dil.append(d)
-    channels = draw(st.integers(1, 3))
-    kw = dict(kernel_size=tuple(kernel), padding=tuple(padding),
-              ceil_mode=draw(st.booleans()))
-    kw["stride"] = draw(st.sampled_from([None, tuple(stride)]))
-    if dilation:
-        kw["dilation"] = tuple(dil)
-    return (channels, *size), kw
 
 
 def sample(rng, shape, kind):
@@ -191,17 +153,6 @@ def test_max_pool_errors_like_torch(config, seed):
 
 
 # --------------------------------------------------------------------------- average pooling
-@st.composite
-def avg_configs(draw):
-    shape, kw = draw(pool_configs(dilation=False))
-    if len(shape) == 4:  # avg_pool3d also wants the unpadded input >= the kernel
-        shape = (shape[0], *(max(L, k) for L, k in zip(shape[1:], kw["kernel_size"])))
-    kw["count_include_pad"] = draw(st.booleans())
-    if len(shape) > 2:
-        kw["divisor_override"] = draw(st.one_of(st.none(), st.integers(-3, 5).filter(bool)))
-    return shape, kw
-
-
 @needs_torch
 @given(avg_configs(), seeds)
 def test_avg_pool_matches_torch(config, seed):
@@ -266,23 +217,6 @@ def test_max_entries_is_enforced():
 
 
 # --------------------------------------------------------------------------- sizes and memory
-def peak_bytes(call, error=None):
-    """Peak memory traced while ``call()`` runs (and raises ``error``, when given)."""
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        if error is None:
-            result = call()
-        else:
-            with pytest.raises(error, match="max_entries=1,000,000"):
-                call()
-            result = None
-        return tracemalloc.get_traced_memory()[1], result
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("build", [
     lambda: avg_pool_matrix((1, 10**9), 2, max_entries=10**6),
     lambda: avg_pool_matrix((1, 10**10), 3, stride=1, padding=1, max_entries=10**6),

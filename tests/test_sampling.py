@@ -4,11 +4,10 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import F, assert_canonical, needs_torch, peak_bytes, raises_like, seeds, torch
 from hypothesis import given
 from hypothesis import strategies as st
-from oracle import F, needs_torch, torch
 from scipy.sparse.linalg import LinearOperator
-from test_pooling import assert_canonical, peak_bytes, raises_like, seeds
 
 from convmat import (
     affine_grid,

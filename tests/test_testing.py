@@ -3,6 +3,7 @@ materialize recovers matrices exactly, with the probes the sparsity allows."""
 
 import numpy as np
 import pytest
+from helpers import F, conv_configs, needs_torch, torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import sparse
@@ -15,9 +16,6 @@ from convmat import (
     conv_transpose_matrix,
 )
 from convmat.testing import assert_adjoint, colour_columns, default_rtol, dottest, materialize
-
-from conv_strategies import conv_configs
-from oracle import F, needs_torch, torch
 
 
 def _transpose_of(w, shape, kwargs):

@@ -4,17 +4,22 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
-from oracle import F, from_torch, needs_torch, to_torch, torch
-from test_pooling import (
+from helpers import (
+    F,
     assert_canonical,
+    from_torch,
+    needs_torch,
     peak_bytes,
     pool_configs,
     raises_like,
+    same_matrix,
     seeds,
+    to_torch,
+    torch,
     torch_op,
 )
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from convmat import (
     bed_of_nails_matrix,
@@ -30,11 +35,6 @@ from convmat import (
     pixel_unshuffle_matrix,
     pixel_unshuffle_output_shape,
 )
-
-
-def same_matrix(A, B):
-    assert A.shape == B.shape
-    assert (abs(A - B) > 0).nnz == 0
 
 
 # --------------------------------------------------------------------------- the article's example
