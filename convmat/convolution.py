@@ -4,8 +4,9 @@ A convolution is linear in its input, so for one sample it is a matrix ``C``: ea
 one output position, holding the filter's weights at the input positions its window
 covers. The transposed convolution -- the learnable upsampling of the article
 *Unsampling: Unpooling and Transpose Convolution* -- is literally ``C.T``. Both are also
-linear in the weights: ``C = sum_k w_k E_k`` with 0/1 matrices ``E_k``, which :func:`conv_taps` exposes (for labelling the entries with the
-filter's names, and for the weight gradient ``dL/dw_k = g^T E_k x``).
+linear in the weights: ``C = sum_k w_k E_k`` with 0/1 matrices ``E_k``, which
+:func:`conv_taps` exposes (for labelling the entries with the filter's names, and for the
+weight gradient ``dL/dw_k = g^T E_k x``).
 """
 
 from __future__ import annotations
@@ -379,7 +380,9 @@ def conv_transpose_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0
     Output size ``O = (L - 1) s - 2 p + d (k - 1) + output_padding + 1``. Each input value
     is copied to the output weighted by the filter, and overlaps are summed:
 
-    .. math::  y[g C_{out}/G + o, j] = \sum_{c \in g,\; i, t:\; i s - p + t d = j} w[c, o, t]\, x[c, i]
+    .. math::
+        y[g C_{out}/G + o, j] = \sum_{c \in g,\; i, t:\; i s - p + t d = j}
+        w[c, o, t]\, x[c, i]
 
     This is exactly the transpose of the convolution matrix with the same weight, stride,
     padding and dilation from the output shape back: ``T == conv_matrix(weight,
@@ -389,9 +392,9 @@ def conv_transpose_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0
 
     Examples
     --------
-    The article's 1-D transposed convolution 2 → 5 at stride 2: input ``[a, b] = [1, 10]``, filter ``[x, y, z] = [1, 2, 3]``,
-    stride 2 gives the 5 outputs ``ax, ay, az + bx, by, bz``; it is the transpose of the
-    stride-2 convolution of a 5-element input:
+    The article's 1-D transposed convolution 2 → 5 at stride 2: input ``[a, b] = [1, 10]``,
+    filter ``[x, y, z] = [1, 2, 3]``, stride 2 gives the 5 outputs ``ax, ay, az + bx, by,
+    bz``; it is the transpose of the stride-2 convolution of a 5-element input:
 
     >>> import numpy as np
     >>> from convmat import conv_transpose_matrix, conv_matrix
