@@ -9,7 +9,7 @@ end). :func:`animate_conv` draws these steps for 1-D and 2-D inputs,
 :func:`save_animation` writes them as a GIF, and :func:`animate` takes the options of
 ``convmat show`` (so that ``convmat animate`` can hand its arguments on).
 
-The frames are data as well as pictures: :attr:`ConvAnimation.steps` holds, for each
+The frames are data as well as pictures: ``ConvAnimation.steps`` holds, for each
 step, the positions read or written and the running result, computed from the window
 formula ``q = j s - p + t d`` in :mod:`convmat._conv_steps`, so that they can be checked
 against ``conv_matrix`` and torch.
@@ -289,7 +289,7 @@ class ConvAnimation(FuncAnimation):
         return min(at_most, self.figure.get_figwidth() * 72 / (0.6 * max(len(text), 1)))
 
     def draw_frame(self, i: int) -> list:
-        """Draw step ``i`` (from 0) into :attr:`figure`."""
+        """Draw step ``i`` (from 0) into the animation's ``figure``."""
         if not 0 <= i < len(self.steps):
             raise ValueError(f"frame must be in [0, {len(self.steps)}), got {i}")
         s, lay, sc, step = self.setup, self._layout, self._scene, self.steps[i]
@@ -407,7 +407,7 @@ def animate_conv(weight_or_kernel, input_shape, *, stride=1, padding=0, dilation
     -------
     ConvAnimation
         A ``FuncAnimation`` with one frame per output (convolution) or input
-        (transposed), its :attr:`~ConvAnimation.steps` and :meth:`~ConvAnimation.frame_png`.
+        (transposed), its ``steps`` and :meth:`~ConvAnimation.frame_png`.
 
     Notes
     -----

@@ -1,7 +1,7 @@
 r"""Padding: ``torch.nn.functional.pad`` for one sample, as a matrix and as an operator.
 
 Padding copies: every output element reads one input element, or is a constant zero.
-Per axis of the sample ``(C, *spatial)`` that is a list of sources (:func:`pad_sources`):
+Per axis of the sample ``(C, *spatial)`` that is a list of sources (``pad_sources``):
 output position ``j`` of an axis padded by ``(b, a)`` reads input position ``src[j]``,
 ``-1`` for a zero. The whole map is their product,
 
@@ -466,7 +466,7 @@ def pad_operator(input_shape, pad, *, mode: str = "constant",
     .. math::  y[j_0, \dots, j_n] = x[\mathrm{src}_0[j_0], \dots, \mathrm{src}_n[j_n]],
                \qquad (A^T y)[i] = \sum_{j:\ \mathrm{src}(j) = i} y[j]
 
-    with the per-axis sources of :func:`pad_sources` (a zero where one is ``-1``).
+    with the per-axis sources of ``pad_sources`` (a zero where one is ``-1``).
 
     Examples
     --------
