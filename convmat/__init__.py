@@ -5,7 +5,15 @@ the ``scipy.sparse.csr_array`` ``A`` with ``A @ x.ravel()`` equal to the matchin
 ``torch.nn.functional`` op. A transposed convolution is then literally ``C.T``.
 """
 
+from . import testing  # noqa: F401  (a submodule: convmat.testing.dottest, not re-exported)
 from ._sparse import get_max_entries, set_max_entries
+from .adaptive import (
+    adaptive_avg_pool_matrix,
+    adaptive_avg_pool_operator,
+    adaptive_max_pool_operator,
+    adaptive_max_pool_selection,
+    adaptive_pool_output_shape,
+)
 from .convolution import (
     TapPattern,
     conv_matrix,
@@ -13,6 +21,7 @@ from .convolution import (
     conv_transpose_matrix,
     conv_transpose_taps,
 )
+from .interpolation import interpolate_matrix
 from .operators import (
     ConvOperator,
     IndexOperator,
@@ -27,8 +36,8 @@ from .operators import (
     pixel_shuffle_operator,
     pixel_unshuffle_operator,
 )
-from .spectral import conv_operator_norm, conv_singular_values
 from .padding import PadOperator, pad_matrix, pad_operator, pad_output_shape
+from .pooling import avg_pool_matrix, max_pool_selection
 from .sampling import (
     GridSampleOperator,
     affine_grid,
@@ -36,7 +45,6 @@ from .sampling import (
     grid_sample_operator,
     grid_sample_output_shape,
 )
-from .pooling import avg_pool_matrix, max_pool_selection
 from .shapes import (
     avg_pool_output_shape,
     bed_of_nails_output_shape,
@@ -48,19 +56,9 @@ from .shapes import (
     pixel_unshuffle_output_shape,
     pool_output_shape,
 )
-from .interpolation import interpolate_matrix
-from .unpooling import (
-    bed_of_nails_matrix,
-    max_unpool_matrix,
-    pixel_shuffle_matrix,
-    pixel_unshuffle_matrix,
-)
+from .spectral import OperatorNorm, conv_operator_norm, conv_singular_values
 from .unfolding import (
-    ConvWeightOperator,
     UnfoldOperator,
-    conv_weight_matrix,
-    conv_weight_operator,
-    conv_weight_output_shape,
     fold_matrix,
     fold_operator,
     fold_output_shape,
@@ -68,16 +66,20 @@ from .unfolding import (
     unfold_operator,
     unfold_output_shape,
 )
-from .adaptive import (
-    adaptive_avg_pool_matrix,
-    adaptive_avg_pool_operator,
-    adaptive_max_pool_operator,
-    adaptive_max_pool_selection,
-    adaptive_pool_output_shape,
+from .unpooling import (
+    bed_of_nails_matrix,
+    max_unpool_matrix,
+    pixel_shuffle_matrix,
+    pixel_unshuffle_matrix,
 )
-from . import testing  # a submodule: convmat.testing.dottest, not re-exported
+from .weights import (
+    ConvWeightOperator,
+    conv_weight_matrix,
+    conv_weight_operator,
+    conv_weight_output_shape,
+)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "adaptive_avg_pool_matrix",
@@ -117,6 +119,7 @@ __all__ = [
     "SeparableOperator",
     "avg_pool_operator",
     "interpolate_operator",
+    "OperatorNorm",
     "conv_operator_norm",
     "conv_singular_values",
     "TapPattern",

@@ -37,8 +37,10 @@ def is_real(value) -> bool:
 
 
 def _is_sequence(value) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.ndim == 1
+    # a numpy array or torch tensor is a sequence only when 1-D: a 0-d one has __len__
+    # and __iter__ but neither works (a raw "iteration over a 0-d tensor")
+    if isinstance(value, np.ndarray) or hasattr(value, "ndim"):
+        return getattr(value, "ndim", 0) == 1
     return not isinstance(value, (str, bytes)) and hasattr(value, "__len__") and hasattr(
         value, "__iter__")
 

@@ -349,6 +349,7 @@ def _max_input(x: ArrayLike, output_size):
     """``x`` as an array, its selection's dtype and the geometry. torch has no integer,
     bool or complex kernel for adaptive max pooling."""
     x = as_array(x, "x", kinds="f")
+    as_sample_shape(x.shape, "x.shape")  # named for the caller's argument, not a shape's
     return x, data_dtype(x), adaptive_pool_geometry(x.shape, output_size)
 
 

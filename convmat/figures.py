@@ -12,38 +12,37 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from .convolution import conv_matrix, conv_transpose_matrix, conv_transpose_taps
+from .convolution import conv_transpose_taps
 from .labels import POOLING_EXAMPLE, UNPOOLING_EXAMPLE
 from .plot import (
     plot_before_after,
+    plot_conv_transpose_stamps,
+    plot_conv_windows,
     plot_coverage,
+    plot_max_unpooling,
     plot_stride_comparison,
     plot_taps,
     plot_transpose_pair,
 )
-from .plot_matrices import suptitle
+from .plot_layout import new_figure, suptitle
 from .pooling import max_pool_selection
-from .unpooling import bed_of_nails_matrix, interpolate_matrix, max_unpool_matrix
+from .unpooling import bed_of_nails_matrix, interpolate_matrix
 
 __all__ = ["FIGURES", "render_figures"]
 
 
 def render_figures(out, *, dpi=120) -> list[Path]:
     """Draw every figure of :data:`FIGURES` into the directory ``out`` (created if needed)
-    as ``<name>.png``; returns the paths written, in order."""
+    as ``<name>.png``, cropped to what is drawn; returns the paths written, in order."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, make in FIGURES:
-        fig = make()
         path = out / f"{name}.png"
-        try:
-            fig.savefig(path, dpi=dpi)
-        finally:
-            plt.close(fig)
+        # The figures are not pyplot's: nothing to close, the garbage collector frees them.
+        make().savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.15)
         written.append(path)
     return written
 
@@ -79,51 +78,37 @@ def bed_of_nails():
 
 def max_unpooling():
     _, idx = max_pool_selection(POOLING_EXAMPLE[None], 2)
-    U = max_unpool_matrix(idx, 2)
-    up = (U @ UNPOOLING_EXAMPLE.ravel()).reshape(4, 4)
-    written = np.zeros(16, bool)
-    written[np.asarray(idx).ravel()] = True
-    return plot_before_after(UNPOOLING_EXAMPLE, up, block=(2, 2),
-                             highlight_after=written.reshape(4, 4),
-                             title="Max unpooling: 2\u00d72 \u2192 4\u00d74, each value where "
-                                   "the max pooling found its window's maximum")
+    return plot_max_unpooling(UNPOOLING_EXAMPLE, idx[0], 2)
 
 
 # --------------------------------------------------------------------------- convolution
 def strided_conv_2d():
-    C = conv_matrix(np.ones((1, 1, 3, 3)), (1, 4, 4), stride=2, padding=1)
-    y = (C @ POOLING_EXAMPLE.ravel()).reshape(2, 2)
-    return plot_before_after(POOLING_EXAMPLE, y,
-                             title="Strided convolution: 4\u00d74 \u2192 2\u00d72, all-ones "
-                                   "3\u00d73 filter, stride 2 (needs padding 1)")
+    return plot_conv_windows(3, POOLING_EXAMPLE, stride=2, padding=1)
 
 
 def transposed_conv_2d():
-    T = conv_transpose_matrix(np.ones((1, 1, 3, 3)), (1, 2, 2), stride=2, padding=1,
-                              output_padding=1)
-    y = (T @ UNPOOLING_EXAMPLE.ravel()).reshape(4, 4)
-    return plot_before_after(UNPOOLING_EXAMPLE, y,
-                             title="Transposed convolution: 2\u00d72 \u2192 4\u00d74, all-ones "
-                                   "3\u00d73 filter,\nstride 2, padding 1, output_padding 1 "
-                                   "(overlaps summed)")
+    return plot_conv_transpose_stamps(3, UNPOOLING_EXAMPLE, stride=2, padding=1,
+                                      output_padding=1)
 
 
 def transposed_conv_1d(stride):
     """Inputs ``[a, b]`` through the filter ``[x, y, z]``: 2 -> 5 at stride 2, 2 -> 4 at 1."""
     taps = conv_transpose_taps((1, 1, 3), (1, 2), stride=stride)
     n_out = taps.shape[0]
-    fig, ax = plt.subplots(figsize=(5.2, 1.6 + 0.55 * n_out), layout="constrained")
-    plot_taps(taps, "xyz", in_shape=(1, 2), out_shape=(1, n_out), in_names="ab", ax=ax,
-              title=f"1-D transposed conv, stride {stride}: inputs [a, b], filter "
-                    f"[x, y, z]\n2 \u2192 {n_out} outputs, overlaps summed")
-    return fig
+    ax = plot_taps(taps, "xyz", in_shape=(1, 2), out_shape=(1, n_out), in_names="ab",
+                   title=f"1-D transposed conv, stride {stride}:\ninputs [a, b], filter "
+                         f"[x, y, z]\n2 \u2192 {n_out} outputs, overlaps summed")
+    return ax.figure
 
 
-def conv_and_transpose(stride, size):
-    return plot_transpose_pair(
-        (1, 1, 3), (1, size), stride=stride, padding=1 if stride == 1 else 0,
-        title=(f"The 3-tap filter [x, y, z] as a matrix C (stride {stride}"
-               f"{', padding 1' if stride == 1 else ''}) and C\u1d40, the transposed conv"))
+def conv_and_transpose(stride, size, padding):
+    return plot_transpose_pair((1, 1, 3), (1, size), stride=stride, padding=padding)
+
+
+def conv_and_transpose_2d():
+    """4x4 at stride 2, padding 1: C.T needs output_padding=1 to map 2x2 back to 4x4."""
+    return plot_transpose_pair((1, 1, 3, 3), (1, 4, 4), stride=2, padding=1,
+                               names="abcdefghi")
 
 
 def sparsity_1d():
@@ -137,15 +122,15 @@ def sparsity_2d():
     return plot_stride_comparison(
         (1, 1, 3, 3), (1, 6, 6), padding=1,
         title="Sparsity of conv_matrix, 2-D: a 6\u00d76 image, kernel 3\u00d73, padding 1 "
-              "(lines: image rows)")
+              "(lines and ticks: image rows)")
 
 
 def coverage_maps(ndim):
     """Kernel 3 against kernel 4 at stride 2: the checkerboard, and its absence."""
     size = (5,) if ndim == 1 else (4, 4)
     figsize = (11, 3.8) if ndim == 1 else (11, 6.6)
-    fig, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
-    for ax, k in zip(axes, (3, 4)):
+    fig = new_figure(figsize)
+    for ax, k in zip(fig.subplots(1, 2), (3, 4)):
         plot_coverage(k, size, 2, ax=ax)
     suptitle(fig, f"Coverage of conv_transpose at stride 2 ({ndim}-D): kernel 3 "
                   "(not a multiple of 2) against kernel 4 (a multiple of 2)")
@@ -162,10 +147,11 @@ FIGURES = [
     ("06_transposed_conv_2d", transposed_conv_2d),
     ("07_transposed_conv_1d_stride2", partial(transposed_conv_1d, 2)),
     ("08_transposed_conv_1d_stride1", partial(transposed_conv_1d, 1)),
-    ("09_conv_and_transpose_stride1", partial(conv_and_transpose, 1, 4)),
-    ("10_conv_and_transpose_stride2", partial(conv_and_transpose, 2, 5)),
+    ("09_conv_and_transpose_stride1", partial(conv_and_transpose, 1, 4, 1)),
+    ("10_conv_and_transpose_stride2", partial(conv_and_transpose, 2, 5, 0)),
     ("11_sparsity_1d_stride1_vs_2", sparsity_1d),
     ("12_sparsity_2d_stride1_vs_2", sparsity_2d),
     ("13_coverage_1d", partial(coverage_maps, 1)),
     ("14_coverage_2d", partial(coverage_maps, 2)),
+    ("15_conv_and_transpose_2d", conv_and_transpose_2d),
 ]

@@ -57,6 +57,21 @@ def describe_geometry(stride, padding, dilation=1, output_padding=0) -> str:
     return ", ".join(parts)
 
 
+#: The defaults of the convolution builders' geometry arguments.
+CONV_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1}
+
+
+def call_text(func, shape, **kwargs) -> str:
+    """A builder call as text, with the geometry arguments that differ from their defaults.
+
+    >>> call_text("conv_transpose_matrix", (1, 2), stride=2, padding=0, output_padding=(1, 0))
+    'conv_transpose_matrix(w, (1, 2), stride=2, output_padding=(1, 0))'
+    """
+    args = "".join(f", {k}={format_arg(v)}" for k, v in kwargs.items()
+                   if not np.all(np.asarray(v) == CONV_DEFAULTS.get(k)))
+    return f"{func}(w, {tuple(shape)}{args})"
+
+
 # --------------------------------------------------------------------------- positions
 def block_boundaries(shape):
     """``[(positions, linewidth), ...]``: where the channel blocks and the coarsest
@@ -182,8 +197,13 @@ def row_products(grid, in_names) -> list[str]:
 
 
 # --------------------------------------------------------------------------- as text
+#: Under a matrix that holds both: what ``0`` and ``.`` mean.
+ZERO_LEGEND = "0: a stored entry whose value is 0;  .: no entry (a structural zero)"
+
+
 def format_matrix(grid, col_names=None, row_names=None, row_text=None) -> str:
-    """A grid of labels (``""`` for a structural zero, printed ``.``) as aligned text.
+    """A grid of labels (``""`` for a structural zero, printed ``.``) as aligned text,
+    with :data:`ZERO_LEGEND` under it when it holds both a stored ``0`` and a ``.``.
 
     >>> print(format_matrix(np.array([["x", ""], ["y", "x"]], dtype=object), "ab",
     ...                     row_text=["= ax", "= ay + bx"]))
@@ -201,6 +221,9 @@ def format_matrix(grid, col_names=None, row_names=None, row_text=None) -> str:
         cells = " ".join((grid[r, c] or ".").rjust(width) for c in range(n_cols))
         tail = f"   {row_text[r]}" if row_text is not None else ""
         lines.append(f"{row_names[r].rjust(lead)} [ {cells} ]{tail}")
+    labels = set(np.ravel(grid))
+    if "0" in labels and "" in labels:
+        lines.append(ZERO_LEGEND)
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 from scipy.sparse.linalg import LinearOperator
 
+from ._args import as_array
 from ._correlate import Correlation
 from ._sparse import Axis, get_max_entries, kron_axes
 from .convolution import weight_array
@@ -75,6 +76,21 @@ class _SampleOperator(LinearOperator):
         Y = np.asarray(Y)
         k = Y.shape[1]
         return self._backward(Y.T.reshape(k, *self.out_shape)).reshape(k, -1).T
+
+    # The public entries read a torch tensor (requires_grad or not) or a list as an array,
+    # and refuse what holds no numbers with the argument named: scipy's own would raise
+    # a raw torch RuntimeError or "dimension mismatch".
+    def matvec(self, x):
+        return super().matvec(as_array(x, "x"))
+
+    def rmatvec(self, x):
+        return super().rmatvec(as_array(x, "x"))
+
+    def matmat(self, X):
+        return super().matmat(as_array(X, "X"))
+
+    def rmatmat(self, X):
+        return super().rmatmat(as_array(X, "X"))
 
     def _matvec(self, x):
         return self._matmat(np.reshape(x, (-1, 1))).reshape(-1)

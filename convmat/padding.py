@@ -78,7 +78,8 @@ class PadGeometry:
 
 
 def _as_pad(pad) -> tuple[int, ...]:
-    if is_int(pad) or isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__"):
+    if (is_int(pad) or isinstance(pad, (str, bytes)) or not hasattr(pad, "__len__")
+            or getattr(pad, "ndim", 1) != 1):  # a 0-d array or tensor has a __len__ too
         raise TypeError(f"pad must be a sequence of integers (before, after, ...), last "
                         f"axis first, got pad={pad!r}")
     items = tuple(pad.tolist() if isinstance(pad, np.ndarray) else pad)
@@ -147,7 +148,7 @@ def pad_geometry(input_shape, pad, *, mode: str = "constant") -> PadGeometry:
     """Validate ``pad_matrix``'s arguments as ``F.pad(x[None], pad, mode)`` does."""
     if not isinstance(mode, str) or mode not in PAD_MODES:
         hint = (" (F.pad calls zero padding 'constant'; 'zeros' is conv's padding_mode)"
-                if mode == "zeros" else "")
+                if isinstance(mode, str) and mode == "zeros" else "")
         raise ValueError(f"mode must be one of {PAD_MODES}, got mode={mode!r}{hint}")
     shape = as_shape(input_shape, "input_shape")
     widths = _as_pad(pad)

@@ -1,17 +1,27 @@
-"""Pictures of convmat's matrices: sparsity patterns, filter taps, coverage, before/after.
+"""Pictures of convmat's matrices and of how their results arise.
 
-Every function takes ``ax=None`` (a pair of Axes for the two-panel views), draws into it or
-into a new figure, sets a title that says what is shown, and returns the Axes (the Figure
-for multi-panel views). Nothing here calls ``plt.show()``: the caller decides whether to
-show, save or embed, so the module works under the non-interactive Agg backend.
+Every function takes ``ax=None`` (a sequence of Axes for the multi-panel views), draws
+into it or into a new figure, sets a title that says what is shown, and returns the Axes
+(the Figure for multi-panel views). A new figure is a ``matplotlib.figure.Figure`` that
+pyplot does not hold, so a notebook shows it once, as the cell's value (leave out the
+trailing ``;``); nothing here calls ``plt.show()``. Its panels share one cell size and its
+text is at least 9 points, legible on a projector.
 
-This module is where every picture is imported from. The pictures of one matrix
-(:func:`plot_sparsity`, :func:`plot_taps`, :func:`plot_stride_comparison`,
-:func:`plot_transpose_pair`) are drawn in :mod:`convmat.plot_matrices`; the pictures of
-maps, written here, are the coverage map of a transposed convolution
-(:func:`plot_coverage`, with the counts of :func:`coverage`) and a map before and after an
-operation (:func:`plot_before_after`). The labels and captions, shared with the command
-line, come from :mod:`convmat.labels`.
+This module is where every picture is imported from:
+
+* one matrix, or several side by side (:mod:`convmat.plot_matrices`,
+  :mod:`convmat.plot_pairs`): :func:`plot_sparsity`, :func:`plot_taps`,
+  :func:`plot_stride_comparison`, :func:`plot_transpose_pair`;
+* how a result arises on the image grid (:mod:`convmat.plot_mechanism`): a convolution's
+  windows on its padded input (:func:`plot_conv_windows`), a transposed convolution's
+  stamps and crop (:func:`plot_conv_transpose_stamps`), max unpooling's remembered
+  positions (:func:`plot_max_unpooling`);
+* maps, written here: the coverage map of a transposed convolution (:func:`plot_coverage`,
+  with the counts of :func:`coverage`) and a map before and after an operation
+  (:func:`plot_before_after`).
+
+The layout helpers are in :mod:`convmat.plot_layout`; the labels and captions, shared with
+the command line, in :mod:`convmat.labels`.
 """
 
 from __future__ import annotations
@@ -21,21 +31,18 @@ from matplotlib import colors as mcolors
 from matplotlib.patches import ConnectionPatch, Rectangle
 
 from .labels import coverage, dims, format_arg, format_value, interior, kernel_and_size
-from .plot_matrices import (
-    PALETTE,
-    new_axes,
-    new_axes_row,
-    plot_sparsity,
-    plot_stride_comparison,
-    plot_taps,
-    plot_transpose_pair,
-    suptitle,
-)
+from .plot_layout import MIN_FONT, PALETTE, cell_panels, new_axes, new_axes_row, suptitle
+from .plot_matrices import plot_sparsity, plot_taps
+from .plot_mechanism import plot_conv_transpose_stamps, plot_conv_windows, plot_max_unpooling
+from .plot_pairs import plot_stride_comparison, plot_transpose_pair
 
 __all__ = [
     "coverage",
     "plot_before_after",
+    "plot_conv_transpose_stamps",
+    "plot_conv_windows",
     "plot_coverage",
+    "plot_max_unpooling",
     "plot_sparsity",
     "plot_stride_comparison",
     "plot_taps",
@@ -93,7 +100,7 @@ def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=
         ax.set_ylabel("times written (T @ 1)")
         ax.set_xlim(-0.6, counts.size - 0.4)
         if counts.size > 24:
-            ax.tick_params(axis="x", labelsize=7, labelrotation=90)
+            ax.tick_params(axis="x", labelsize=MIN_FONT, labelrotation=90)
     elif counts.ndim == 2:
         ax = new_axes(ax, (min(9, 1.5 + 0.42 * counts.shape[1]),
                            min(9, 1.6 + 0.42 * counts.shape[0])))
@@ -106,7 +113,7 @@ def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=
             ax.set_yticks(np.arange(counts.shape[0]))
             for (r, c), v in np.ndenumerate(counts):
                 ax.text(c, r, format_value(v), ha="center", va="center",
-                        fontsize=8 if max(counts.shape) > 12 else 10,
+                        fontsize=MIN_FONT if max(counts.shape) > 12 else 10,
                         color="white" if v / top > 0.6 else "black")
         else:
             ax.figure.colorbar(image, ax=ax, label="times written (T @ 1)", shrink=0.8)
@@ -170,7 +177,7 @@ def _draw_map(ax, m, ids, highlight, annotate, vmin, vmax, block):
             ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black",
                                    linewidth=2.2))
     if annotate:
-        size = 14 if max(m.shape) <= 6 else 10 if max(m.shape) <= 12 else 7
+        size = 14 if max(m.shape) <= 6 else 11 if max(m.shape) <= 12 else MIN_FONT
         span = (vmax - vmin) or 1.0
         for (r, c), v in np.ndenumerate(m):
             strong = highlight is None or highlight[r, c]
@@ -224,11 +231,17 @@ def plot_before_after(before, after, *, op=None, before_title=None, after_title=
             raise ValueError(f"{name} must have the map's shape {m.shape}, got {h.shape}")
     if annotate is None:
         annotate = max(*b.shape, *a.shape) <= 16
-    cell = 0.55 if max(*b.shape, *a.shape) <= 8 else 0.3
-    width = cell * (b.shape[1] + a.shape[1]) + 2.2
-    height = cell * max(b.shape[0], a.shape[0]) + 1.6
-    fig, axes = new_axes_row(ax, 2, (max(width, 5.5), max(height, 3.2)),
-                             width_ratios=[b.shape[1], a.shape[1]] if ax is None else None)
+    if title is None:
+        title = f"{op}: {dims(b.shape)} \u2192 {dims(a.shape)}" if op else \
+            f"{dims(b.shape)} \u2192 {dims(a.shape)}"
+    if ax is None:  # every cell the same size in both maps
+        side = max(*b.shape, *a.shape)
+        cell = 0.8 if side <= 6 else 0.55 if side <= 12 else 0.3
+        fig, axes = cell_panels([b.shape, a.shape], cell, gap=0.7, left=0.2, right=0.2,
+                                above=0.45, below=0.2, align="center", title=title)
+    else:
+        fig, axes = new_axes_row(ax, 2, None)
+        suptitle(fig, title)
     ids_b = ids_a = None
     if block is not None:  # colour by window only for (un)pooling, where windows tile
         ids_b, ids_a = _block_ids(b.shape, a.shape), _block_ids(a.shape, b.shape)
@@ -245,8 +258,4 @@ def plot_before_after(before, after, *, op=None, before_title=None, after_title=
                             arrowstyle="-|>", mutation_scale=18, linewidth=1.8,
                             color="0.3")
     fig.add_artist(arrow)
-    if title is None:
-        title = f"{op}: {dims(b.shape)} \u2192 {dims(a.shape)}" if op else \
-            f"{dims(b.shape)} \u2192 {dims(a.shape)}"
-    suptitle(fig, title)
     return fig

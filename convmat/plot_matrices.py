@@ -1,15 +1,14 @@
 """Pictures of one matrix: its sparsity pattern, and its entries labelled by filter tap.
 
 Small matrices are drawn cell by cell, each stored entry labelled by what it holds (a
-filter tap such as ``x``, ``y``, ``z``, or its value); large ones as a sparsity pattern.
-Lines separate the channel blocks, and for 2-D and 3-D inputs the image-row blocks, of the
-C-order flattening ``(C, *spatial)``. The public functions are imported from
-:mod:`convmat.plot`; this module also holds the figure helpers the other pictures share.
+filter tap such as ``x``, ``y``, ``z``, or its value); large ones as a sparsity pattern,
+its ticks on the image-row boundaries (0, 6, 12, ... for rows of 6). Lines separate the
+channel blocks, and for 2-D and 3-D inputs the image-row blocks, of the C-order flattening
+``(C, *spatial)``. A view of several matrices gives every panel the same cell size. The
+public functions are imported from :mod:`convmat.plot`.
 """
 
 from __future__ import annotations
-
-import textwrap
 
 import numpy as np
 from matplotlib import colors as mcolors
@@ -17,69 +16,38 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from scipy.sparse import csr_array, issparse
 
-from .convolution import TapPattern, conv_taps, conv_transpose_taps
+from .convolution import TapPattern
 from .labels import (
     axis_caption,
     block_boundaries,
     colour_indices,
-    describe_geometry,
-    dims,
-    format_arg,
-    input_letters,
     label_grid,
     position_names,
     row_products,
     tap_grid,
-    weight_shape_of,
 )
-from .shapes import conv_output_shape, conv_transpose_output_shape
+from .plot_layout import (
+    MIN_FONT,
+    PALETTE,
+    PATTERN_COLOUR,
+    Panel,
+    cell_font,
+    cell_inches,
+    place_rows,
+    text_inches,
+    wrap_caption,
+)
 
-__all__ = ["plot_sparsity", "plot_stride_comparison", "plot_taps", "plot_transpose_pair"]
+__all__ = ["plot_sparsity", "plot_taps"]
 
 #: Matrices up to this many rows and columns are drawn cell by cell, with labels.
 SMALL = 30
 #: Dense rendering up to this many cells; beyond it stored entries are drawn as points.
 DENSE_CELLS = 4_000_000
-
-# Pastel colours, so that black text stays readable on every cell; one per label.
-PALETTE = ["#a6cee3", "#fdbf6f", "#b2df8a", "#fb9a99", "#cab2d6", "#ffff99",
-           "#8dd3c7", "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"]
-#: The colour of a stored entry in an unlabelled sparsity pattern.
-PATTERN_COLOUR = "#3b6ea5"
-
-
-def _pyplot():
-    # Imported lazily: importing convmat must not choose a matplotlib backend.
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def new_axes(ax, size):
-    """``ax``, or the Axes of a new figure of ``size`` inches."""
-    if ax is not None:
-        return ax
-    _, ax = _pyplot().subplots(figsize=size, layout="constrained")
-    return ax
-
-
-def new_axes_row(ax, n, size, width_ratios=None):
-    """``(figure, [n Axes])``: those of ``ax``, or a new row of ``n`` panels."""
-    if ax is not None:
-        axes = list(np.ravel(ax))
-        if len(axes) != n:
-            raise ValueError(f"ax must hold {n} Axes for this view, got {len(axes)}")
-        return axes[0].figure, axes
-    fig, axes = _pyplot().subplots(1, n, figsize=size, layout="constrained",
-                                   width_ratios=width_ratios)
-    return fig, list(np.ravel(axes))
-
-
-def suptitle(fig, text, fontsize=12):
-    """A figure title, wrapped to the figure's width so that no word is cut off."""
-    chars = max(30, int(fig.get_figwidth() * 72 / (0.58 * fontsize)))
-    lines = [textwrap.fill(line, chars) for line in str(text).splitlines()]
-    fig.suptitle("\n".join(lines), fontsize=fontsize)
+#: The font cells are sized for, and the font of tick labels and row texts.
+CELL_FONT, TICK_FONT = 11.0, 10.0
+#: The largest drawing, in inches, of a matrix drawn as a pattern.
+PATTERN_WIDTH, PATTERN_HEIGHT = 6.5, 8.0
 
 
 def _as_csr(A):
@@ -103,8 +71,87 @@ def _check_shape(shape, n, what):
     return shape
 
 
+# --------------------------------------------------------------------------- ticks, room
+def ticks(n, shape, names, annotate):
+    """``(positions, labels)`` of one axis: every position's name in a small matrix; in a
+    pattern, the channel blocks (``c=0``, ...) or the first position of every image row
+    (multiples of the row width), else ``None`` (integers chosen by matplotlib)."""
+    if names is not None:
+        names = [str(v) for v in names]
+        if len(names) != n:
+            raise ValueError(f"expected {n} tick names, got {len(names)}")
+        return np.arange(n), names
+    if annotate:
+        return np.arange(n), position_names(shape, n)
+    if shape is not None and shape[0] > 1:
+        block = n // shape[0]
+        return np.arange(shape[0]) * block + (block - 1) / 2, [f"c={c}" for c in
+                                                                 range(shape[0])]
+    if shape is not None and len(shape) > 2:
+        width = shape[-1]
+        step = width * int(np.ceil(n / width / 8))  # at most about 8 ticks
+        positions = np.arange(0, n, step)
+        return positions, [str(p) for p in positions]
+    return None
 
-def _draw_cells(ax, grid, fontsize=None):
+
+def _rotated(spec, cell):
+    """Whether the tick labels of ``spec`` are wider than the space between two ticks."""
+    if spec is None or len(spec[0]) == 0:
+        return False
+    positions, names = spec
+    spacing = cell * (np.min(np.diff(positions)) if len(positions) > 1 else 1e9)
+    return any(text_inches(name, TICK_FONT) > 0.9 * spacing for name in names)
+
+
+def _caption(kind, shape, suffix, inches):
+    """An axis caption along ``inches`` of panel: shortened rather than cut in 3 lines."""
+    text = wrap_caption(axis_caption(kind, shape) + suffix, inches)
+    if text.count("\n") >= 2:
+        short = axis_caption(kind, shape).replace(" position, flattened", ",")
+        text = wrap_caption(short + suffix, inches)
+    return text
+
+
+def _captions(in_shape, out_shape, width, height):
+    return (_caption("input", in_shape, " (column)", width),
+            _caption("output", out_shape, " (row)", height))
+
+
+def matrix_panel(n_rows, n_cols, cell, *, x_ticks=None, y_ticks=None, row_text=None,
+                 legend=None, in_shape=None, out_shape=None, title="") -> Panel:
+    """The panel of one matrix drawn ``cell`` inches a cell, with room for its ticks,
+    captions, title, row texts and legend (see :func:`~convmat.plot_layout.place_rows`)."""
+    width, height = n_cols * cell, n_rows * cell
+    xcap, ycap = _captions(in_shape, out_shape, width, height)
+    col_names = x_ticks[1] if x_ticks is not None else ["00"]
+    row_names = y_ticks[1] if y_ticks is not None else ["00"]
+    col_h = (max((text_inches(n, TICK_FONT) for n in col_names), default=0.0)
+             if _rotated(x_ticks, cell) else 0.2)
+    above = (0.26 * (title.count("\n") + 1) + 0.17 * (xcap.count("\n") + 1) + col_h + 0.2)
+    left = (0.17 * (ycap.count("\n") + 1)
+            + max((text_inches(n, TICK_FONT) for n in row_names), default=0.2) + 0.2)
+    right = 0.25
+    if row_text is not None:
+        right += max(text_inches(t, TICK_FONT) for t in row_text) + 0.1
+    if legend:
+        right += max(text_inches(lab, MIN_FONT) for lab in legend) + 0.75
+    return Panel(width, height, left=left, right=right, above=above, below=0.15)
+
+
+def grid_cell(grids, annotate, shapes, vertical=False):
+    """The cell size, in inches, shared by matrices: wide enough for every label of
+    ``grids`` when they are written in, else small enough to fit a page."""
+    if annotate:
+        return cell_inches([lab for g in grids for lab in np.ravel(g) if lab], CELL_FONT,
+                           least=0.45)
+    cols = max(c for _, c in shapes) if vertical else sum(c for _, c in shapes)
+    rows = sum(r for r, _ in shapes) if vertical else max(r for r, _ in shapes)
+    return min(0.3, PATTERN_WIDTH / cols, PATTERN_HEIGHT / rows)
+
+
+# --------------------------------------------------------------------------- drawing
+def _draw_cells(ax, grid):
     """The matrix drawn cell by cell: coloured by label, the label written in it."""
     n_rows, n_cols = grid.shape
     cats = colour_indices(grid)
@@ -117,13 +164,7 @@ def _draw_cells(ax, grid, fontsize=None):
     ax.set_yticks(np.arange(-0.5, n_rows), minor=True)
     ax.grid(which="minor", color="0.85", linewidth=0.6)
     ax.tick_params(which="minor", length=0)
-    longest = max((len(lab) for lab in grid.ravel()), default=1)
-    if fontsize is None:  # fill about half a cell, from the Axes' size before layout
-        box = ax.get_position()
-        fig_w, fig_h = ax.figure.get_size_inches()
-        cell = min(box.width * fig_w * 72 / n_cols, box.height * fig_h * 72 / n_rows)
-        fontsize = float(np.clip(0.55 * cell / max(1.0, 0.6 * longest), 5, 12))
-    size = fontsize
+    size = cell_font(ax, n_rows, n_cols, [lab for lab in grid.ravel() if lab])
     for (r, c), lab in np.ndenumerate(grid):
         if lab:
             ax.text(c, r, lab, ha="center", va="center", fontsize=size)
@@ -149,6 +190,44 @@ def _draw_pattern(ax, A, grid_colours=None):
         ax.set_aspect("equal")
 
 
+def _draw_labelled_pattern(ax, A, grid, legend):
+    """A large matrix as a pattern, its entries coloured by label (with a legend)."""
+    colours = None
+    if grid is not None:
+        cats = colour_indices(grid)
+        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+        colours = [cats[lab] for lab in grid[rows, A.indices]]
+        if legend and len(cats) <= len(PALETTE):
+            ax.legend(handles=[Patch(color=PALETTE[i], label=lab) for lab, i in cats.items()],
+                      loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=MIN_FONT,
+                      title="tap", title_fontsize=MIN_FONT + 1, frameon=False)
+    _draw_pattern(ax, A, colours)
+
+
+def _draw_block_lines(ax, in_shape, out_shape):
+    """Lines between the channel blocks (thick) and image-row blocks (thin)."""
+    for bounds, width in block_boundaries(in_shape):
+        for b in bounds:
+            ax.axvline(b - 0.5, color="0.25", linewidth=width)
+    for bounds, width in block_boundaries(out_shape):
+        for b in bounds:
+            ax.axhline(b - 0.5, color="0.25", linewidth=width)
+
+
+def _set_ticks(axis, spec, annotate):
+    if spec is None:
+        axis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        axis.set_ticks(*spec)
+    axis.set_tick_params(length=0 if annotate else 3.5, labelsize=TICK_FONT)
+
+
+def _axes_inches(ax):
+    box = ax.get_position()
+    fig_w, fig_h = ax.figure.get_size_inches()
+    return box.width * fig_w, box.height * fig_h
+
+
 def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=None,
                   in_names=None, out_names=None, row_text=None, legend=True, title=None,
                   ax=None):
@@ -160,8 +239,9 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
         Any builder's matrix (rows: output positions, columns: input positions).
     in_shape, out_shape : tuple of int, optional
         The sample shapes ``(C, *spatial)`` the columns and rows flatten. With them, lines
-        separate channel blocks (thick) and image-row blocks (thin), and the axes say
-        which flattening they follow.
+        separate channel blocks (thick) and image-row blocks (thin), the ticks of a large
+        matrix mark the image rows (0, 6, 12, ... for rows of 6), and the axes say which
+        flattening they follow.
     labels : sequence of str or 2-D array of str, optional
         What to write in each stored entry: one label per stored entry in canonical CSR
         order (as :meth:`TapPattern.tap_labels` returns), or a grid of ``A``'s shape.
@@ -178,6 +258,7 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
     title : str, optional
         Defaults to the matrix's shape and number of stored entries.
     ax : matplotlib Axes, optional
+        Without it, a new figure whose cells fit their labels at 9 points or more.
 
     Returns
     -------
@@ -195,82 +276,46 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
                              f"{len(row_text)}")
     if annotate is None:
         annotate = max(n_rows, n_cols) <= SMALL
+    grid = label_grid(A, labels) if annotate or labels is not None else None
+    x_ticks = ticks(n_cols, in_shape, in_names, annotate)
+    y_ticks = ticks(n_rows, out_shape, out_names, annotate)
+    if title is None:
+        title = f"Sparsity pattern: {n_rows}\u00d7{n_cols} matrix, {A.nnz} stored entries"
+    if ax is None:
+        cell = grid_cell([grid] if annotate else [], annotate, [A.shape])
+        legend_labels = (list(colour_indices(grid)) if grid is not None and legend
+                         and not annotate else None)
+        panel = matrix_panel(n_rows, n_cols, cell, x_ticks=x_ticks, y_ticks=y_ticks,
+                             row_text=row_text,
+                             legend=legend_labels, in_shape=in_shape, out_shape=out_shape,
+                             title=title)
+        _, (ax,) = place_rows([[panel]])
     if annotate:
-        size = (min(14, 1.6 + 0.5 * n_cols + (1.4 if row_text is not None else 0)),
-                min(12, 1.5 + 0.45 * n_rows))
+        _draw_cells(ax, grid)
     else:
-        aspect = n_rows / max(n_cols, 1)
-        size = (6.5, max(2.5, min(10, 1.6 + 5 * aspect)))
-    ax = new_axes(ax, size)
-    if annotate:
-        _draw_cells(ax, label_grid(A, labels))
-    else:
-        _draw_labelled_pattern(ax, A, labels, legend)
+        _draw_labelled_pattern(ax, A, grid, legend)
     _draw_block_lines(ax, in_shape, out_shape)
-    _set_ticks(ax.xaxis, n_cols, in_shape, in_names, annotate)
-    _set_ticks(ax.yaxis, n_rows, out_shape, out_names, annotate)
-    if annotate and n_cols > 8 and in_names is None and in_shape is not None \
-            and len(in_shape) > 2:
+    _set_ticks(ax.xaxis, x_ticks, annotate)
+    _set_ticks(ax.yaxis, y_ticks, annotate)
+    width, height = _axes_inches(ax)
+    if _rotated(x_ticks, width / n_cols):
         ax.tick_params(axis="x", labelrotation=90)
     ax.xaxis.set_ticks_position("top")
     ax.xaxis.set_label_position("top")
-    ax.set_xlabel(axis_caption("input", in_shape) + " (column)", fontsize=9)
-    ax.set_ylabel(axis_caption("output", out_shape) + " (row)", fontsize=9)
+    xcap, ycap = _captions(in_shape, out_shape, width, height)
+    ax.set_xlabel(xcap, fontsize=MIN_FONT)
+    ax.set_ylabel(ycap, fontsize=MIN_FONT)
     if row_text is not None:
         right = ax.secondary_yaxis("right")
         right.set_yticks(np.arange(n_rows), labels=row_text)
-        right.tick_params(length=0, labelsize=10)
-    if title is None:
-        title = f"Sparsity pattern: {n_rows}\u00d7{n_cols} matrix, {A.nnz} stored entries"
+        right.tick_params(length=0, labelsize=TICK_FONT)
     ax.set_title(title, fontsize=11)
     return ax
 
 
-def _draw_labelled_pattern(ax, A, labels, legend):
-    """A large matrix as a pattern, its entries coloured by label (with a legend)."""
-    colours = None
-    if labels is not None:
-        grid = label_grid(A, labels)
-        cats = colour_indices(grid)
-        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-        colours = [cats[lab] for lab in grid[rows, A.indices]]
-        if legend and len(cats) <= len(PALETTE):
-            ax.legend(handles=[Patch(color=PALETTE[i], label=lab) for lab, i in cats.items()],
-                      loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title="tap",
-                      frameon=False)
-    _draw_pattern(ax, A, colours)
-
-
-def _draw_block_lines(ax, in_shape, out_shape):
-    """Lines between the channel blocks (thick) and image-row blocks (thin)."""
-    for bounds, width in block_boundaries(in_shape):
-        for b in bounds:
-            ax.axvline(b - 0.5, color="0.25", linewidth=width)
-    for bounds, width in block_boundaries(out_shape):
-        for b in bounds:
-            ax.axhline(b - 0.5, color="0.25", linewidth=width)
-
-
-def _set_ticks(axis, n, shape, names, annotate):
-    if names is not None:
-        names = list(names)
-        if len(names) != n:
-            raise ValueError(f"expected {n} tick names, got {len(names)}")
-        axis.set_ticks(np.arange(n), labels=names)
-    elif annotate:
-        axis.set_ticks(np.arange(n), labels=position_names(shape, n))
-    elif shape is not None and shape[0] > 1:
-        block = n // shape[0]
-        axis.set_ticks(np.arange(shape[0]) * block + (block - 1) / 2,
-                       labels=[f"c={c}" for c in range(shape[0])])
-    else:
-        axis.set_major_locator(MaxNLocator(integer=True))
-    axis.set_tick_params(length=0 if annotate else 3.5)
-
-
 def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
-              transpose=False, in_names=None, products=None, annotate=None, legend=True,
-              title=None, ax=None):
+              transpose=False, in_names=None, out_names=None, products=None, annotate=None,
+              legend=True, title=None, ax=None):
     """Draw a convolution's matrix with each entry labelled by the filter tap it holds.
 
     Parameters
@@ -287,6 +332,8 @@ def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
     in_names : sequence of str, optional
         Names of the inputs, like ``"ab"``; with ``products`` each row is followed by
         the output it computes, like ``= az + bx``.
+    out_names : sequence of str, optional
+        Names of the outputs (the rows), like ``"pq"``.
     products : bool, optional
         Write each row's output (default: when ``in_names`` is given).
     annotate : bool, optional
@@ -301,6 +348,22 @@ def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
     -------
     matplotlib.axes.Axes
     """
+    A, grid, row_text, in_names = tap_view(taps, names, transpose, in_shape, in_names,
+                                           products)
+    if title is None:
+        what = "C\u1d40" if transpose else "C"
+        title = f"{what}: {A.shape[0]}\u00d7{A.shape[1]}, entries labelled by filter tap"
+    if annotate is None:
+        annotate = max(A.shape) <= SMALL
+    return plot_sparsity(A, in_shape=in_shape, out_shape=out_shape, labels=grid,
+                         annotate=annotate, in_names=in_names if annotate else None,
+                         out_names=out_names if annotate else None,
+                         row_text=row_text if annotate else None,
+                         legend=legend, title=title, ax=ax)
+
+
+def tap_view(taps, names, transpose, in_shape, in_names, products):
+    """``(A, grid, row_text, in_names)``: what :func:`plot_taps` draws."""
     if not isinstance(taps, TapPattern):
         raise TypeError(f"taps must be a TapPattern (from conv_taps), got "
                         f"{type(taps).__name__}")
@@ -312,151 +375,31 @@ def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
     row_text = None
     if products:
         if in_names is None:
-            in_names = position_names(in_shape, A.shape[1])
-            in_names = [f"in[{n}]" for n in in_names]
+            in_names = [f"in[{n}]" for n in position_names(in_shape, A.shape[1])]
         row_text = row_products(grid, list(in_names))
-    if title is None:
-        what = "C\u1d40" if transpose else "C"
-        title = f"{what}: {A.shape[0]}\u00d7{A.shape[1]}, entries labelled by filter tap"
+    return A, grid, row_text, in_names
+
+
+def conv_panels(entries, names, cell=None, annotate=None, vertical=False):
+    """The panels of several tap matrices drawn with one cell size: ``entries`` holds
+    ``(taps, transpose, in_shape, out_shape, in_names, out_names, title)`` per matrix.
+
+    Returns ``(panels, views, annotate)``, a view being ``(A, grid, row_text, in_names)``.
+    """
+    views = [tap_view(t, names, tr, ins, inn, None) for t, tr, ins, _, inn, _, _ in entries]
     if annotate is None:
-        annotate = max(A.shape) <= SMALL
-    return plot_sparsity(A, in_shape=in_shape, out_shape=out_shape, labels=grid,
-                         annotate=annotate, in_names=in_names if annotate else None,
-                         row_text=row_text if annotate else None,
-                         legend=legend, title=title, ax=ax)
-
-
-def plot_stride_comparison(weight, input_shape, *, strides=(1, 2), transpose=False,
-                           padding=0, dilation=1, names=None, in_names="auto",
-                           annotate=None, title=None, ax=None):
-    """The same filter at several strides, side by side.
-
-    With ``transpose``, a 3-tap filter and a 2-element input, these are the article's
-    1-D transposed convolutions: 2 -> 4 at stride 1 and 2 -> 5 at stride 2.
-
-    Parameters
-    ----------
-    weight : array_like or tuple of int
-        The filter (or just its shape), in torch's layout for the chosen operation.
-    input_shape : tuple of int
-        ``(C, *spatial)`` of the input sample.
-    strides : sequence
-        One panel per stride (default 1 and 2).
-    transpose : bool
-        Transposed convolutions (``conv_transpose_matrix``) instead of convolutions.
-    padding, dilation :
-        As for the builders, shared by every panel.
-    names : sequence of str, optional
-        Filter tap names (default ``"xyz"`` for a 3-tap filter).
-    in_names : sequence of str or "auto"
-        Input names; ``"auto"`` names a short 1-D input ``a, b, ...`` and writes each
-        row's output; ``None`` writes nothing.
-    annotate : bool, optional
-        Write tap names in the cells (default: when every matrix is at most 30 x 30).
-    title : str, optional
-    ax : sequence of Axes, optional
-        One per stride.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    wshape = weight_shape_of(weight)
-    input_shape = tuple(input_shape)
-    if in_names == "auto":
-        in_names = input_letters(input_shape, at_most=8)
+        annotate = max(max(v[0].shape) for v in views) <= SMALL
+    if cell is None:
+        cell = grid_cell([v[1] for v in views], annotate, [v[0].shape for v in views],
+                         vertical)
     panels = []
-    for s in strides:
-        kw = dict(stride=s, padding=padding, dilation=dilation)
-        if transpose:
-            taps = conv_transpose_taps(wshape, input_shape, **kw)
-            out_shape = conv_transpose_output_shape(wshape, input_shape, **kw)
-        else:
-            taps = conv_taps(wshape, input_shape, **kw)
-            out_shape = conv_output_shape(wshape, input_shape, **kw)
-        panels.append((s, taps, out_shape))
-    small = max(max(t.shape) for _, t, _ in panels) <= SMALL if annotate is None \
-        else annotate
-    widths = [t.shape[1] + (3 if small and in_names else 0) for _, t, _ in panels]
-    height = max(t.shape[0] for _, t, _ in panels)
-    if small:
-        size = (min(16, 1.5 * len(panels) + 0.55 * sum(widths)), min(10, 2 + 0.5 * height))
-    else:
-        size = (6 * len(panels), 6)
-    fig, axes = new_axes_row(ax, len(panels), size)
-    op = "conv_transpose" if transpose else "conv"
-    for i, (a, (s, taps, out_shape)) in enumerate(zip(axes, panels)):
-        plot_taps(taps, names, in_shape=input_shape, out_shape=out_shape,
-                  in_names=in_names, ax=a, legend=i == len(panels) - 1, annotate=small,
-                  title=f"stride {format_arg(s)}: {dims(input_shape[1:])} \u2192 "
-                        f"{dims(out_shape[1:])}")
-    if title is None:
-        kernel = dims(wshape[2:])
-        title = (f"{op}, kernel {kernel}, padding {format_arg(padding)}: the same filter at "
-                 f"stride {' and '.join(format_arg(s) for s in strides)}")
-    suptitle(fig, title)
-    return fig
-
-
-def plot_transpose_pair(weight, input_shape, *, stride=1, padding=0, dilation=1, groups=1,
-                        names=None, in_names="auto", title=None, ax=None):
-    """A convolution's matrix ``C`` beside its transpose ``C.T`` (the transposed conv).
-
-    ``C`` maps ``input_shape`` to the convolution's output; ``C.T`` maps that output back
-    to ``input_shape`` and equals ``conv_transpose_matrix`` of the same weight, stride,
-    padding and dilation. Entries are labelled by filter tap (``x, y, z`` for a 3-tap
-    filter).
-
-    Parameters
-    ----------
-    weight : array_like or tuple of int
-        The convolution's weight ``(C_out, C_in // groups, *kernel)`` or its shape.
-    input_shape : tuple of int
-        ``(C_in, *spatial)``.
-    stride, padding, dilation, groups :
-        As for :func:`~convmat.conv_matrix`.
-    names : sequence of str, optional
-        Filter tap names.
-    in_names : "auto", sequence of str or None
-        Names of the convolution's inputs (``"auto"``: ``a, b, ...`` for a short 1-D
-        input); the transpose's inputs, the convolution's outputs, are then named
-        ``p, q, r, ...``.
-    title : str, optional
-    ax : pair of Axes, optional
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    wshape = weight_shape_of(weight)
-    input_shape = tuple(input_shape)
-    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    taps = conv_taps(wshape, input_shape, **kw)
-    out_shape = conv_output_shape(wshape, input_shape, **kw)
-    if in_names == "auto":
-        in_names = input_letters(input_shape, at_most=8)
-    n_out, n_in = taps.shape
-    small = max(taps.shape) <= SMALL
-    if small:
-        size = (min(16, 4 + 0.55 * (n_in + n_out) + (3 if in_names else 0)),
-                min(10, 2.2 + 0.5 * max(n_in, n_out)))
-    else:
-        size = (12, 6)
-    fig, axes = new_axes_row(ax, 2, size,
-                             width_ratios=[n_in + (3 if in_names else 0), n_out + 3]
-                             if small and ax is None else None)
-    plot_taps(taps, names, in_shape=input_shape, out_shape=out_shape, in_names=in_names,
-              ax=axes[0], title=f"C: conv, {dims(input_shape[1:])} \u2192 "
-                                f"{dims(out_shape[1:])}")
-    # The transpose's inputs are the convolution's outputs: other letters than a, b, ...
-    t_names = list("pqrstuvw"[:n_out]) if in_names and n_out <= 8 else None
-    plot_taps(taps, names, in_shape=out_shape, out_shape=input_shape, transpose=True,
-              in_names=t_names, ax=axes[1],
-              title=f"C\u1d40: conv_transpose, {dims(out_shape[1:])} \u2192 "
-                    f"{dims(input_shape[1:])}")
-    if title is None:
-        title = (f"A convolution and its transpose: kernel {dims(wshape[2:])}, "
-                 f"{describe_geometry(stride, padding, dilation)}")
-    suptitle(fig, title)
-    return fig
-
+    for i, ((A, grid, row_text, in_names), e) in enumerate(zip(views, entries)):
+        _, _, in_shape, out_shape, _, out_names, title = e
+        xt = ticks(A.shape[1], in_shape, in_names if annotate else None, annotate)
+        yt = ticks(A.shape[0], out_shape, out_names if annotate else None, annotate)
+        legend = (list(colour_indices(grid)) if not annotate and i == len(views) - 1
+                  else None)
+        panels.append(matrix_panel(*A.shape, cell, x_ticks=xt, y_ticks=yt,
+                                   row_text=row_text if annotate else None, legend=legend,
+                                   in_shape=in_shape, out_shape=out_shape, title=title))
+    return panels, views, annotate

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-from ._args import as_array
+from ._args import as_array, as_sample_shape
 from ._sparse import Axis, Budget, index_dtype, kron_axes, make_csr
 from .shapes import AvgPoolGeometry, PoolGeometry, avg_pool_geometry, pool_geometry
 from .window import Window
@@ -146,6 +146,7 @@ def max_pool_input(x: ArrayLike, kernel_size, *, stride=None, padding=0, dilatio
     """Validate a max pooling of ``x`` as ``F.max_pool{1,2,3}d`` does: ``x`` as an array,
     the dtype of its selection (:func:`data_dtype`) and the geometry."""
     x = as_array(x, "x")
+    as_sample_shape(x.shape, "x.shape")  # named for the caller's argument, not a shape's
     dtype = data_dtype(x)
     geo = pool_geometry(x.shape, kernel_size, stride=stride, padding=padding,
                         dilation=dilation, ceil_mode=ceil_mode)

@@ -378,7 +378,8 @@ class PoolGeometry(_WindowShapes):
 
 def _default_stride(stride, kernel, n, at_least=1):
     # torch: stride=None (or an empty list) means stride = kernel_size.
-    if stride is None or (hasattr(stride, "__len__") and len(stride) == 0):
+    if stride is None or (getattr(stride, "ndim", 1) == 1 and hasattr(stride, "__len__")
+                          and len(stride) == 0):
         stride = kernel
     return as_tuple(stride, n, "stride", at_least=at_least)
 

@@ -1,4 +1,4 @@
-r"""Adjoint testing and probing: is this the adjoint, and what is this linear map's matrix?
+r"""Adjoint testing and probing: is this the adjoint, where is it wrong, what is this matrix?
 
 :func:`dottest` / :func:`assert_adjoint` run the dot-product test: for random ``x`` and
 ``y``, a map ``A`` and a claimed adjoint ``B`` must give ``<A x, y> == <x, B y>``. It is the
@@ -6,15 +6,22 @@ test every operator in convmat passes (a transposed convolution against its conv
 matrix-free operator's ``rmatvec`` against its ``matvec``, torch's ops against our
 matrices) and it catches the classic mistakes of hand-written adjoints: a flipped kernel,
 a wrong ``output_padding``, padding off by one, forgotten ``groups``, a missing scale.
+A torch callable (an ``nn.Module`` or a function of tensors) needs no adjoint: its own
+backward (the vector-Jacobian product) is the adjoint tested, so a custom
+``autograd.Function`` with a wrong ``backward`` fails. A map that is not linear is refused
+first, with its own message: it has no adjoint to be wrong about.
 
-:func:`materialize` recovers the exact sparse matrix of a black-box linear function by
-probing it with sums of unit vectors, few probes when the sparsity is known or bounded.
+:func:`adjoint_mismatch` says *where* an adjoint is wrong: it recovers both matrices and
+points at the worst input and output. :func:`materialize` recovers the exact sparse matrix
+of a black-box linear function by probing it with sums of unit vectors, few probes when the
+sparsity is known or bounded.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -22,95 +29,132 @@ from scipy import sparse
 from scipy.sparse import csr_array
 from scipy.sparse.linalg import LinearOperator
 
-from ._args import as_shape
+from ._args import as_bool, as_int, is_int, is_real
+from ._probing import (
+    _check_dtype,
+    _is_matrix,
+    _is_tensor,
+    _lowest_precision,
+    _Map,
+    _module_dtype,
+    _random,
+    _Refused,
+    colour_columns,
+    default_rtol,
+    is_torch_module,
+    materialize,
+    probe_matrix,
+)
+from ._sparse import Budget
 
-__all__ = ["DotTrial", "assert_adjoint", "colour_columns", "default_rtol", "dottest", "materialize"]
+__all__ = ["AdjointMismatch", "DotTrial", "adjoint_mismatch", "assert_adjoint",
+           "colour_columns", "default_rtol", "dottest", "materialize"]
 
-# --------------------------------------------------------------------------- linear maps
-def _is_matrix(obj) -> bool:
-    return (sparse.issparse(obj) or isinstance(obj, LinearOperator)
-            or (isinstance(obj, np.ndarray) and obj.ndim == 2))
-
-
-def _check_size(shape, size: int, name: str, what: str):
-    if shape is None:
-        return (size,)
-    shape = as_shape(shape, name)
-    if math.prod(shape) != size:
-        raise ValueError(f"{name}={shape} holds {math.prod(shape)} values, but {what} has "
-                         f"{size}")
-    return shape
+for _f in (colour_columns, default_rtol, materialize):
+    _f.__module__ = __name__  # their public home
 
 
-class _Map:
-    """A linear map applied to stacks ``(k, *in_shape) -> (k, *out_shape)``."""
+# --------------------------------------------------------------------------- arguments
+def _as_rng(rng) -> np.random.Generator:
+    if rng is None or isinstance(rng, (np.random.Generator, np.random.BitGenerator,
+                                       np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    if is_int(rng):
+        if rng < 0:
+            raise ValueError(f"rng must be a non-negative seed, got rng={rng!r}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be None, a non-negative integer seed or a "
+                    f"numpy.random.Generator, got rng={rng!r}")
 
-    def __init__(self, f, in_shape, out_shape, name: str, *, batched: bool = False):
-        self.name = name
-        if _is_matrix(f):
-            what = f"{name} of shape {f.shape}"
-            self.in_shape = _check_size(in_shape, f.shape[1], "in_shape", what)
-            self.out_shape = _check_size(out_shape, f.shape[0], "out_shape", what)
-            if isinstance(f, LinearOperator):
-                self._batch = lambda X: np.asarray(f.matmat(X.reshape(X.shape[0], -1).T)).T
-            else:
-                self._batch = lambda X: np.asarray(f @ X.reshape(X.shape[0], -1).T).T
-        elif callable(f):
-            if in_shape is None:
-                raise TypeError(f"in_shape is needed when {name} is a callable: the shape of "
-                                f"the arrays it takes")
-            self.in_shape = as_shape(in_shape, "in_shape")
-            self.out_shape = None if out_shape is None else as_shape(out_shape, "out_shape")
-            if batched:
-                self._batch = lambda X: np.asarray(f(X))
-            else:
-                self._batch = lambda X: np.stack([np.asarray(f(x)) for x in X])
+
+def _as_rtol(rtol) -> float | None:
+    if rtol is None:
+        return None
+    if not is_real(rtol):
+        raise TypeError(f"rtol must be a real number, got rtol={rtol!r}")
+    if not 0 < float(rtol) < math.inf:  # also refuses nan
+        raise ValueError(f"rtol must be positive and finite (0 would demand bit-exact "
+                         f"rounding), got rtol={rtol!r}")
+    return float(rtol)
+
+
+def _maps(forward, adjoint, in_shape, out_shape, dt: np.dtype, batched: bool = False):
+    """The forward and adjoint maps, both checked linear (a matrix is by construction;
+    torch's backward is the adjoint of forward's linearisation, linear once forward is)."""
+    fwd = _Map(forward, in_shape, out_shape, "forward", batched=batched)
+    if not (sparse.issparse(forward) or isinstance(forward, np.ndarray)):
+        _check_linear(fwd, dt)
+    if adjoint is None:
+        if isinstance(forward, LinearOperator):
+            adjoint = forward.H
+        elif _is_matrix(forward):
+            adjoint = forward.conj().T
         else:
-            raise TypeError(f"{name} must be a sparse matrix, a 2-D array, a scipy "
-                            f"LinearOperator or a callable, got {type(f).__name__}")
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        k = X.shape[0]
-        Y = self._batch(X.reshape(k, *self.in_shape))
-        if self.out_shape is None:
-            self.out_shape = tuple(Y.shape[1:])
-        if Y.size != k * math.prod(self.out_shape):
-            raise ValueError(f"{self.name} returned an array of shape {Y.shape[1:]} for an "
-                             f"input of shape {self.in_shape}, expected "
-                             f"{math.prod(self.out_shape)} values (shape {self.out_shape})")
-        return Y.reshape(k, *self.out_shape)
+            adjoint = _torch_adjoint(fwd, dt)
+    elif not (sparse.issparse(adjoint) or isinstance(adjoint, np.ndarray)):
+        adj = _Map(adjoint, fwd.out_shape, fwd.in_shape, "adjoint")
+        _check_linear(adj, dt)
+        return fwd, adj
+    return fwd, _Map(adjoint, fwd.out_shape, fwd.in_shape, "adjoint")
 
 
-def _default_adjoint(forward):
-    if isinstance(forward, LinearOperator):
-        return forward.H
-    if _is_matrix(forward):
-        return forward.conj().T
-    raise TypeError("adjoint must be given when forward is a callable (only a matrix or a "
-                    "LinearOperator knows its own adjoint)")
+def _check_linear(fmap: _Map, dt: np.dtype) -> None:
+    """Additivity and homogeneity on random inputs, before any adjoint is judged."""
+    rng = np.random.default_rng(20260)  # apart from the trials' rng: their draws stay put
+    x, y = _random(rng, (2, *fmap.in_shape), dt)
+    a = dt.type(0.6 + 0.8j) if dt.kind == "c" else dt.type(-1.75)
+    fx, fy, fxy, fax = fmap(np.stack([x, y, x + y, a * x])).reshape(4, -1)
+    if not all(np.isfinite(v).all() for v in (fx, fy, fxy, fax)):
+        return  # NaN or inf: the dot test reports it as such (inf mismatch)
+    tol = 8 * default_rtol(_lowest_precision(dt, fx.dtype))
+    for what, err, size in [
+            ("f(x + y) != f(x) + f(y)", fxy - fx - fy, [fx, fy, fxy]),
+            (f"f(a x) != a f(x) for a = {a:.3g}", fax - a * fx, [fax, a * fx])]:
+        scale = sum(float(np.linalg.norm(v)) for v in size)
+        gap = float(np.linalg.norm(err))
+        if not gap <= tol * scale:  # NaN is not linear either
+            raise ValueError(
+                f"{fmap.name} is not linear: {what} (relative difference "
+                f"{gap / scale if scale else math.inf:.3g} > {tol:.3g}) on random inputs of "
+                f"shape {fmap.in_shape}; an adjoint exists only for a linear map (a bias or "
+                f"an activation makes it affine or non-linear)")
 
 
-def _check_dtype(dtype) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt.kind not in "fc":
-        raise ValueError(f"dtype must be a real or complex floating type (float32, float64, "
-                         f"complex64, complex128), got dtype={dt}")
-    return dt
+def _torch_adjoint(fmap: _Map, dtype: np.dtype):
+    """torch's own backward as the adjoint of a torch callable: ``y -> J^H y``, the
+    vector-Jacobian product ``torch.autograd.grad(f(x), x, y)`` (at ``x = 0``: a linear
+    map's Jacobian is the same everywhere)."""
+    try:
+        import torch
+    except ImportError:
+        raise _Refused("adjoint must be given when forward is a callable: only a matrix, "
+                        "a LinearOperator or a torch callable (with torch installed) knows "
+                        "its own adjoint") from None
 
+    def adjoint(y: np.ndarray):
+        x = torch.zeros(fmap.in_shape, dtype=getattr(torch, dtype.name), requires_grad=True)
+        if is_torch_module(fmap.f):
+            dt = _module_dtype(fmap.f)
+            x = x.detach().to(dt if dt is not None and not x.is_complex() else x.dtype)
+            x.requires_grad_(True)
+        try:
+            out = fmap.f(x)
+        except Exception as err:
+            raise _Refused(
+                f"adjoint must be given when forward is not a torch callable: with no "
+                f"adjoint, forward's backward is the adjoint, but forward failed on a tensor "
+                f"({type(err).__name__}: {err})") from None
+        if not _is_tensor(out) or not out.requires_grad:
+            raise _Refused(
+                f"adjoint must be given: forward returned {type(out).__name__}"
+                f"{'' if not _is_tensor(out) else ' not attached to its input'} for a "
+                f"tensor that requires grad, so torch has no backward to test (it left torch, "
+                f"e.g. through .numpy())")
+        g = torch.as_tensor(np.ascontiguousarray(y)).reshape(out.shape).to(out.dtype)
+        (grad,) = torch.autograd.grad(out, x, grad_outputs=g, allow_unused=True)
+        return torch.zeros_like(x) if grad is None else grad
 
-def _lowest_precision(*dtypes) -> np.dtype:
-    """The floating dtype with the largest machine epsilon among ``dtypes`` (others, e.g.
-    integers, are skipped): the precision a comparison of their results can expect."""
-    floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind in "fc"]
-    return max(floats, key=lambda d: np.finfo(d).eps)
-
-
-def _random(rng: np.random.Generator, shape, dtype: np.dtype) -> np.ndarray:
-    """Standard normal values; complex ones with unit variance, ``(a + ib) / sqrt(2)``."""
-    if dtype.kind == "c":
-        z = rng.standard_normal((2, *shape)) / np.sqrt(2)
-        return (z[0] + 1j * z[1]).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
+    return adjoint
 
 
 # --------------------------------------------------------------------------- dot test
@@ -126,20 +170,15 @@ class DotTrial:
 
 def _trials(forward, adjoint, in_shape, out_shape, dtype, trials, rng):
     dt = _check_dtype(dtype)
-    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
-        raise ValueError(f"trials must be a positive integer, got trials={trials!r}")
-    rng = np.random.default_rng(rng)
-    fwd = _Map(forward, in_shape, out_shape, "forward")
-    adjoint = _default_adjoint(forward) if adjoint is None else adjoint
-    adj = None
+    trials = as_int(trials, "trials", at_least=1, at_most=10**6)
+    rng = _as_rng(rng)
+    fwd, adj = _maps(forward, adjoint, in_shape, out_shape, dt)
     results = []
     precision = dt
-    for trial in range(int(trials)):
+    for trial in range(trials):
         x = _random(rng, fwd.in_shape, dt)
         ax = fwd(x[None])[0]
         y = _random(rng, fwd.out_shape, dt)
-        if adj is None:  # only now is forward's output shape known
-            adj = _Map(adjoint, fwd.out_shape, fwd.in_shape, "adjoint")
         by = adj(y[None])[0]
         ax64, by64 = ax.astype(np.complex128).ravel(), by.astype(np.complex128).ravel()
         x64, y64 = x.astype(np.complex128).ravel(), y.astype(np.complex128).ravel()
@@ -170,17 +209,21 @@ def dottest(forward, adjoint=None, *, in_shape=None, out_shape=None,
     Parameters
     ----------
     forward : sparse matrix, 2-D ndarray, LinearOperator or callable
-        The map ``A``. A callable takes one array of shape ``in_shape`` and returns one array.
+        The map ``A``. A callable takes one array of shape ``in_shape`` and returns one
+        array; a torch callable (an ``nn.Module``, or a function of tensors) is given
+        tensors, and what it returns may be a tensor (``requires_grad`` or not).
     adjoint : same kinds, optional
         The claimed adjoint ``B``; by default ``A^H`` of a matrix (``A.conj().T``) or of a
-        ``LinearOperator`` (``A.H``, i.e. its ``rmatvec``). Required for a callable. A
-        matrix given here is used as it is (e.g. ``conv_transpose_matrix`` as the adjoint of
-        ``conv_matrix``).
+        ``LinearOperator`` (``A.H``, i.e. its ``rmatvec``), and for a torch callable its
+        backward: the vector-Jacobian product ``torch.autograd.grad(A(x), x, y)``. Required
+        for a numpy callable. A matrix given here is used as it is (e.g.
+        ``conv_transpose_matrix`` as the adjoint of ``conv_matrix``).
     in_shape, out_shape : tuple of int, optional
         Shapes of ``x`` and ``y``. ``in_shape`` is required for a callable; ``out_shape`` is
         found by calling ``forward`` when not given.
     dtype : dtype
-        Of the random ``x`` and ``y``: float32, float64, complex64 or complex128.
+        Of the random ``x`` and ``y``: float32, float64, complex64 or complex128 (an
+        ``nn.Module`` with real parameters gets its parameters' dtype).
     trials : int
         Number of random pairs.
     rng : int or numpy.random.Generator, optional
@@ -193,6 +236,13 @@ def dottest(forward, adjoint=None, *, in_shape=None, out_shape=None,
     float
         The largest relative mismatch over the trials (0 for an exact adjoint, up to
         rounding; ``inf`` when either map produced a NaN or an infinity).
+
+    Raises
+    ------
+    ValueError
+        ``"forward is not linear: ..."`` (or ``adjoint``) when additivity or homogeneity
+        fails on random inputs: checked first, so a bias or a ReLU is never reported as a
+        wrong adjoint.
 
     Notes
     -----
@@ -221,22 +271,18 @@ def dottest(forward, adjoint=None, *, in_shape=None, out_shape=None,
     True
     >>> dottest(C, conv_transpose_matrix(w[..., ::-1], (1, 3)), rng=0) > 0.01
     True
+    >>> C.toarray(), C.T.toarray()[:, 0]
+    (array([[1., 2., 3., 0., 0.],
+           [0., 1., 2., 3., 0.],
+           [0., 0., 1., 2., 3.]]), array([1., 2., 3., 0., 0.]))
     """
+    verbose = as_bool(verbose, "verbose")
     results, *_ = _trials(forward, adjoint, in_shape, out_shape, dtype, trials, rng)
     if verbose:
         for r in results:
             print(f"trial {r.trial}: <A x, y> = {r.forward_inner:.6g}, <x, A^H y> = "
                   f"{r.adjoint_inner:.6g}, relative mismatch {r.mismatch:.3g}")
     return max(r.mismatch for r in results)
-
-
-def default_rtol(dtype: DTypeLike) -> float:
-    """``assert_adjoint``'s default tolerance: ``sqrt(eps)`` of the dtype's precision.
-
-    >>> default_rtol(np.float64) < 1e-7 < default_rtol(np.float32) < 1e-3
-    True
-    """
-    return float(np.sqrt(np.finfo(_check_dtype(dtype)).eps))
 
 
 def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
@@ -247,12 +293,12 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     Parameters
     ----------
     forward, adjoint, in_shape, out_shape, dtype, trials, rng
-        As for :func:`dottest`.
+        As for :func:`dottest` (a torch callable needs no ``adjoint``: its backward is it).
     rtol : float, optional
-        Largest relative mismatch allowed; default :func:`default_rtol` of the lowest
-        precision among ``dtype`` and the dtypes of ``A x`` and ``B y`` (about 1.5e-8 for
-        float64 and complex128, 3.5e-4 for float32 and complex64): a float32 map is only
-        adjoint to float32 rounding, even when probed in float64.
+        Largest relative mismatch allowed, ``> 0``; default :func:`default_rtol` of the
+        lowest precision among ``dtype`` and the dtypes of ``A x`` and ``B y`` (about
+        1.5e-8 for float64 and complex128, 3.5e-4 for float32 and complex64): a float32 map
+        is only adjoint to float32 rounding, even when probed in float64.
 
     Returns
     -------
@@ -264,10 +310,14 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     AssertionError
         With both inner products, the mismatch, the tolerance, the trial, the dtype and the
         shapes of the worst trial; saying so when a map produced a NaN or an infinity.
+    ValueError
+        When ``forward`` (or a callable ``adjoint``) is not linear, before any inner
+        product: see :func:`dottest`.
 
     Notes
     -----
     The mismatch is :func:`dottest`'s; see there for the formula.
+    :func:`adjoint_mismatch` then says where the two maps differ.
 
     Examples
     --------
@@ -282,9 +332,10 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     AssertionError: not adjoint: <A x, y> = -0.1302588588 but <x, B y> = 0.06532526437,
     relative mismatch 1.02 > rtol=1.49e-08 (trial 1 of 3, dtype float64, ...)
     """
+    tol = _as_rtol(rtol)
     results, in_shape, out_shape, dt, precision = _trials(forward, adjoint, in_shape,
                                                           out_shape, dtype, trials, rng)
-    tol = default_rtol(precision) if rtol is None else float(rtol)
+    tol = default_rtol(precision) if tol is None else tol
     worst = max(results, key=lambda r: r.mismatch)
     where = (f"trial {worst.trial + 1} of {len(results)}, dtype {dt}"
              + ("" if precision == dt else f" (results in {precision})")
@@ -301,364 +352,246 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     return worst.mismatch
 
 
-# --------------------------------------------------------------------------- probing
-def _segment_max(values: np.ndarray, indptr: np.ndarray, fill) -> np.ndarray:
-    """Max of each CSR segment ``values[indptr[i]:indptr[i+1]]`` (``fill`` if empty)."""
-    out = np.full(indptr.size - 1, fill, dtype=values.dtype)
-    nonempty = indptr[:-1] < indptr[1:]
-    if values.size:
-        out[nonempty] = np.maximum.reduceat(values, indptr[:-1][nonempty])
+# --------------------------------------------------------------------------- where
+@dataclass(frozen=True, eq=False)
+class AdjointMismatch:
+    """Where a claimed adjoint ``B`` differs from ``A^H``: see :func:`adjoint_mismatch`.
+
+    Attributes
+    ----------
+    difference : csr_array, shape (n, m)
+        ``B - A^H`` (``B - A.T`` for a real map), explicit zeros dropped: row ``i`` is input
+        ``i`` (an output of ``B``), column ``j`` output ``j`` of ``A``.
+    forward_matrix, adjoint_matrix : csr_array
+        ``A`` (``m x n``) and ``B`` (``n x m``), recovered exactly by probing.
+    in_shape, out_shape : tuple of int
+    tolerance : float
+        Entries of ``difference`` up to this are rounding (``default_rtol`` of the maps'
+        precision times their largest entry).
+    """
+
+    difference: csr_array
+    forward_matrix: csr_array
+    adjoint_matrix: csr_array
+    in_shape: tuple
+    out_shape: tuple
+    tolerance: float
+
+    @cached_property
+    def _abs(self) -> csr_array:
+        return abs(self.difference)
+
+    @property
+    def max_abs(self) -> float:
+        """The largest ``|B - A^H|`` entry."""
+        return float(self._abs.max()) if self._abs.nnz else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """``B`` is ``A^H`` to rounding."""
+        return self.max_abs <= self.tolerance
+
+    @cached_property
+    def _worst(self):
+        if not self._abs.nnz:
+            return None
+        k = int(np.argmax(self._abs.data))
+        i = int(np.searchsorted(self._abs.indptr, k, side="right") - 1)
+        return i, int(self._abs.indices[k])
+
+    def _position(self, flat: int, shape) -> tuple[int, ...]:
+        return tuple(int(v) for v in np.unravel_index(flat, shape))
+
+    @property
+    def worst_input(self) -> tuple[int, ...] | None:
+        """``(channel, *index)`` of the input (row of ``B``) at the worst entry."""
+        return None if self._worst is None else self._position(self._worst[0], self.in_shape)
+
+    @property
+    def worst_output(self) -> tuple[int, ...] | None:
+        """``(channel, *index)`` of the output (column of ``B``) at the worst entry."""
+        return None if self._worst is None else self._position(self._worst[1],
+                                                               self.out_shape)
+
+    @cached_property
+    def input_error(self) -> np.ndarray:
+        """``max_j |B - A^H|_{ij}`` per input ``i``, shaped like the input."""
+        return _segment_max(self._abs).reshape(self.in_shape)
+
+    @cached_property
+    def output_error(self) -> np.ndarray:
+        """``max_i |B - A^H|_{ij}`` per output ``j``, shaped like the output."""
+        return _segment_max(csr_array(self._abs.T)).reshape(self.out_shape)
+
+    def __str__(self) -> str:
+        if self._worst is None or self.ok:
+            return (f"adjoint matches: max |B - A^H| = {self.max_abs:.3g} <= tolerance "
+                    f"{self.tolerance:.3g} (x of shape {self.in_shape} -> y of shape "
+                    f"{self.out_shape})")
+        i, j = self._worst
+        b = self.adjoint_matrix[[i], :][:, [j]].toarray()[0, 0]
+        a = np.conj(self.forward_matrix[[j], :][:, [i]].toarray()[0, 0])
+        bad_in = int(np.count_nonzero(self.input_error > self.tolerance))
+        bad_out = int(np.count_nonzero(self.output_error > self.tolerance))
+        return (f"adjoint mismatch: max |B - A^H| = {self.max_abs:.6g} (tolerance "
+                f"{self.tolerance:.3g}) at input {self.worst_input} <- output "
+                f"{self.worst_output}, where B holds {b:.6g} and A^H holds {a:.6g}; "
+                f"{bad_in} of {self.input_error.size} inputs and {bad_out} of "
+                f"{self.output_error.size} outputs differ (x of shape {self.in_shape} -> "
+                f"y of shape {self.out_shape})")
+
+    def plot(self, ax=None):
+        """Draw where ``B`` and ``A^H`` differ (matplotlib, imported here).
+
+        With ``ax``: the difference's sparsity (inputs down, outputs across), the worst
+        entry circled; returns ``ax``. Without: that beside maps of the per-input and
+        per-output error over the sample grid (the largest over channels); returns the
+        Figure.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is not None:
+            _plot_difference(self, ax)
+            return ax
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+        _plot_difference(self, axes[0])
+        _plot_error_map(axes[1], self.input_error, "input", self.worst_input)
+        _plot_error_map(axes[2], self.output_error, "output", self.worst_output)
+        fig.suptitle(f"adjoint mismatch: max |B - A^H| = {self.max_abs:.3g}")
+        fig.tight_layout()
+        return fig
+
+
+def _segment_max(M: csr_array) -> np.ndarray:
+    out = np.zeros(M.shape[0])
+    rows = np.flatnonzero(np.diff(M.indptr))
+    if rows.size:
+        out[rows] = np.maximum.reduceat(M.data, M.indptr[rows])
     return out
 
 
-def _modular_colours(coords: np.ndarray, spans) -> np.ndarray:
-    """Colour ``coords mod spans``: columns closer than ``spans`` on some axis differ."""
-    spans = np.asarray(spans, dtype=np.int64)
-    return np.ravel_multi_index(tuple((coords % spans[:, None])), tuple(spans))
+def _plot_difference(mm: AdjointMismatch, ax) -> None:
+    D = mm._abs.tocoo()
+    big = D.data > mm.tolerance
+    ax.scatter(D.col[big], D.row[big], c=D.data[big], s=6, marker="s", cmap="viridis")
+    if mm._worst is not None:
+        i, j = mm._worst
+        ax.scatter([j], [i], s=160, facecolors="none", edgecolors="red", linewidths=2,
+                   label=f"worst: input {mm.worst_input} <- output {mm.worst_output}")
+        ax.legend(loc="upper right", fontsize="small")
+    n, m = mm.difference.shape
+    ax.set_xlim(-0.5, m - 0.5)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlabel("output index j (column of B)")
+    ax.set_ylabel("input index i (row of B)")
+    ax.set_title(f"B - A^H: {int(big.sum())} entries beyond {mm.tolerance:.2g}")
 
 
-def _greedy_colours(P: csr_array, seed: int = 0) -> np.ndarray:
-    """Column colouring with no two columns of a colour sharing a row (Curtis-Powell-Reid).
-
-    One maximal independent set of the column-intersection graph per colour, each found
-    Luby-style (columns that beat every candidate they share a row with join at once),
-    without forming the graph: two segment maxima over ``P``'s rows and columns per round.
-    """
-    n = P.shape[1]
-    Pc = P.tocsc()
-    Pc.sort_indices()
-    priority = np.random.default_rng(seed).permutation(n).astype(np.int64)
-    colour = np.full(n, -1, dtype=np.int64)
-    empty = Pc.indptr[:-1] == Pc.indptr[1:]
-    colour[empty] = 0  # touches no output: free in any probe
-    c = 0
-    while (colour < 0).any():
-        cand = colour < 0
-        while cand.any():
-            pr = np.where(cand, priority, -1)
-            row_best = _segment_max(pr[P.indices], P.indptr, -1)
-            col_best = _segment_max(row_best[Pc.indices], Pc.indptr, -1)
-            chosen = cand & (pr == col_best)
-            colour[chosen] = c
-            row_hit = _segment_max(chosen[P.indices].astype(np.int8), P.indptr, 0)
-            cand &= ~_segment_max(row_hit[Pc.indices], Pc.indptr, 0).astype(bool)
-        c += 1
-    return colour
-
-
-def colour_columns(pattern, in_shape=None) -> np.ndarray:
-    """Colours for probing: columns of one colour share no row of ``pattern``.
-
-    Two candidates, the better kept: a modular colouring by the largest extent a row spans
-    along each axis of ``in_shape`` (optimal for convolution-like patterns: ``C * 3 * 3``
-    colours for a 3x3 kernel), and a greedy Curtis-Powell-Reid colouring (for anything
-    else, e.g. wrap-around padding). The greedy one is skipped when the modular one
-    already meets the lower bound, the most entries in a row.
-
-    Parameters
-    ----------
-    pattern : sparse matrix or array_like, shape (m, n)
-        The structure (stored entries, or non-zeros of a dense array).
-    in_shape : tuple of int, optional
-        Shape of the input, ``prod(in_shape) == n``; default ``(n,)``.
-
-    Returns
-    -------
-    ndarray of int, shape (n,)
-        The colour of each column, ``0 .. n_colours - 1``.
-
-    Examples
-    --------
-    A 3-tap convolution of 6 inputs needs 3 probes:
-
-    >>> from convmat import conv_matrix
-    >>> colour_columns(conv_matrix(np.ones((1, 1, 3)), (1, 6)), (1, 6))
-    array([0, 1, 2, 0, 1, 2])
-    """
-    P = _as_pattern(pattern)
-    m, n = P.shape
-    in_shape = (n,) if in_shape is None else _check_size(in_shape, n, "in_shape", "pattern")
-    coords = np.array(np.unravel_index(np.arange(n), in_shape), dtype=np.int64)
-    spans = np.ones(len(in_shape), dtype=np.int64)
-    for axis, a in enumerate(coords[:, P.indices]):
-        extent = _segment_max(a, P.indptr, 0) + _segment_max(-a, P.indptr, 0)  # max - min
-        spans[axis] = int(extent.max(initial=0)) + 1
-    best = _compact(_modular_colours(coords, spans))
-    lower = int(np.diff(P.indptr).max(initial=0))
-    if best.max(initial=-1) + 1 > lower:
-        greedy = _greedy_colours(P)
-        if greedy.max(initial=-1) < best.max(initial=-1):
-            best = greedy
-    return best
-
-
-def _compact(colour: np.ndarray) -> np.ndarray:
-    return np.unique(colour, return_inverse=True)[1].reshape(-1)
-
-
-def _as_pattern(pattern) -> csr_array:
-    """A boolean canonical ``csr_array`` of the structure of ``pattern``."""
-    if hasattr(pattern, "indptr") and hasattr(pattern, "indices") and not sparse.issparse(
-            pattern):  # a TapPattern: the structure of a convolution, without weights
-        P = csr_array((np.ones(pattern.indices.size, bool), pattern.indices, pattern.indptr),
-                      shape=pattern.shape)
-    elif sparse.issparse(pattern):
-        P = csr_array(pattern, copy=True)
-        P.sum_duplicates()
-        P = csr_array((np.ones(P.nnz, bool), P.indices, P.indptr), shape=P.shape)
+def _plot_error_map(ax, err: np.ndarray, what: str, worst) -> None:
+    if err.ndim >= 3:  # (C, ..., H, W): the largest over channels and leading axes
+        img = err.reshape(-1, *err.shape[-2:]).max(axis=0)
+        mark = None if worst is None else worst[-2:]
+        ax.set_xlabel("width")
+        ax.set_ylabel("height")
+    elif err.ndim == 2:  # (C, L): one row per channel
+        img, mark = err, worst
+        ax.set_xlabel("position")
+        ax.set_ylabel("channel")
     else:
-        dense = np.asarray(pattern)
-        if dense.ndim != 2:
-            raise ValueError(f"pattern must be 2-D (outputs x inputs), got an array of shape "
-                             f"{dense.shape}")
-        P = csr_array(dense != 0)
-    P.sort_indices()
-    return P
+        ax.plot(err, ".-")
+        if worst is not None:
+            ax.plot([worst[0]], [err[worst]], "o", mfc="none", mec="red", ms=12)
+        ax.set_xlabel(f"{what} index")
+        ax.set_ylabel("max |B - A^H|")
+        ax.set_title(f"error per {what}")
+        return
+    im = ax.imshow(img, aspect="auto", cmap="magma", interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax)
+    if mark is not None:
+        ax.plot([mark[1]], [mark[0]], "o", mfc="none", mec="cyan", ms=14, mew=2)
+    ax.set_title(f"error per {what} (max over channels)" if err.ndim >= 3
+                 else f"error per {what}")
 
 
-def _probe(fmap: _Map, X: np.ndarray) -> np.ndarray:
-    return fmap(X).reshape(X.shape[0], -1)
-
-
-def _chunk(k_total: int, width: int):
-    step = max(1, 2**22 // max(width, 1))
-    for start in range(0, k_total, step):
-        yield start, min(start + step, k_total)
-
-
-def _colour_probes(colour, start, stop, n, dtype, weights=None):
-    X = np.zeros((stop - start, n), dtype=dtype)
-    cols = np.flatnonzero((colour >= start) & (colour < stop))
-    X[colour[cols] - start, cols] = 1 if weights is None else weights[cols]
-    return X
-
-
-def materialize(f, in_shape, *, pattern=None, receptive_field=None, out_shape=None,
-                dtype: DTypeLike = np.float64, batched: bool = False, check: bool = False,
-                return_probes: bool = False):
-    r"""The exact sparse matrix of a black-box linear function, found by probing it.
+def adjoint_mismatch(forward, adjoint=None, *, in_shape=None, out_shape=None, pattern=None,
+                     receptive_field=None, dtype: DTypeLike = np.float64,
+                     batched: bool = False, max_entries: int | None = None) -> AdjointMismatch:
+    r"""Where a claimed adjoint is wrong: both maps as exact matrices, and their difference.
 
     Parameters
     ----------
-    f : callable, sparse matrix or LinearOperator
-        The linear map. A callable takes an array of shape ``in_shape`` (with ``batched``,
-        a stack ``(k, *in_shape)``) and returns the output (a stack ``(k, ...)``).
-    in_shape : tuple of int
-        Shape of ``f``'s input, e.g. ``(C, *spatial)``.
-    pattern : sparse matrix, array_like or TapPattern, optional
-        A known superset of the structure, shape ``(m, n)`` (e.g. a builder's matrix, or
-        :func:`convmat.conv_taps` without any weight). Columns that share no row are probed
-        together, one probe per colour; the result has exactly this structure. An output
-        outside it raises ``ValueError``.
-    receptive_field : int or tuple of int, optional
-        When the structure is not known, a bound on how far apart two inputs that feed the
-        same output can be: per spatial axis of ``in_shape = (C, *spatial)`` (channels are
-        then probed apart), or per axis including the channels (``1``: the channels never
-        mix, as in pooling or depthwise convolution). For a convolution with kernel ``k``
-        and dilation ``d`` it is ``d (k - 1) + 1``; for a transposed one with stride ``s``,
-        ``ceil((d (k - 1) + 1) / s)``. It must not wrap around (circular padding needs a
-        ``pattern``). Each colour takes two probes: ones, and the rank of each input
-        within its colour, whose ratio tells which input an output saw; the check probe
-        (see ``check``) always runs, since a ratio can name a valid rank by chance when a
-        field too small lets an output mix inputs probed together. ``ValueError`` when it
-        is too small.
-    out_shape : tuple of int, optional
-        Checked against ``f``'s output.
-    dtype : dtype
-        Of the probes (e.g. float32 for a function that only takes float32).
+    forward, adjoint, in_shape, out_shape, dtype
+        As for :func:`dottest` (a torch callable needs no ``adjoint``: its backward is
+        the one examined).
+    pattern, receptive_field
+        What :func:`materialize` knows about ``forward``'s structure (fewer probes). The
+        adjoint is probed on the transpose of ``forward``'s structure, and at every
+        output if it reaches outside it.
     batched : bool
-        ``f`` takes a whole stack of probes at once.
-    check : bool
-        Spend one more probe, a random input ``z``, and compare ``f(z)`` with ``A @ z``:
-        this catches a ``pattern`` or ``receptive_field`` that misses entries in a way the
-        probes themselves cannot show (an output that sums several inputs of one colour),
-        and a function that is not linear. ``ValueError`` when they differ by more than
-        :func:`default_rtol` of the result's dtype. Always on with a ``receptive_field``.
-    return_probes : bool
-        Also return the number of probes, i.e. of inputs ``f`` was applied to.
+        ``forward`` takes a stack of inputs at once.
+    max_entries : int, optional
+        Refuse matrices larger than this, before probing (see :func:`materialize`).
 
     Returns
     -------
-    csr_array, shape (m, n)
-        In canonical form, in the dtype of ``f``'s outputs. With a ``pattern``: its
-        structure exactly (entries ``f`` gives as 0 are kept); otherwise the non-zeros.
-    int
-        The number of probes, with ``return_probes``: the number of colours with a
-        ``pattern``, twice the number of colours plus one with a ``receptive_field``,
-        ``n`` without; plus one for ``check``, if not already counted.
+    AdjointMismatch
+        ``.difference`` (``B - A^H``, sparse), ``.worst_input`` and ``.worst_output`` (the
+        positions ``(channel, *index)`` of the largest entry), ``.max_abs``, ``.ok``,
+        ``.input_error`` / ``.output_error`` (maps of the error), ``.plot()``, and a
+        readable ``str``.
 
     Notes
     -----
-    With colours ``c(j)`` such that no row ``i`` has two columns of one colour
-    (Curtis, Powell & Reid 1974), probe ``e_c = sum_{c(j) = c} e_j`` gives
-    ``(A e_c)_i = A_{ij}`` for the only ``j`` of colour ``c`` in row ``i``: every entry is a
-    single product ``A_{ij} * 1``, so the matrix is exact, not an approximation. A
-    ``k x k`` convolution needs ``C_in k^2`` probes whatever the image size.
+    ``A`` and ``B`` come from :func:`materialize` (each entry one product ``A_{ij} * 1``,
+    exact), so ``B - A^H`` is the mistake itself: a flipped kernel gives entries all over
+    the band, a crop off by one a shifted band, a dropped border row one bad row of inputs.
+    ``forward`` (and a callable ``adjoint``) is checked linear first.
 
     Examples
     --------
-    The seed's 3-tap filter over 5 inputs (zero padding 1): naively 5 probes, 3 with its
-    pattern, 7 with a receptive field of 3 (two per colour and the check):
+    A 3-tap correlation of 5 inputs (3 outputs) and a hand-written adjoint that forgets the
+    last input:
 
     >>> import numpy as np
-    >>> from convmat import conv_matrix
-    >>> from convmat.testing import materialize
-    >>> f = lambda x: np.convolve(x[0], [3., 2., 1.], mode="same")[None]
-    >>> A, probes = materialize(f, (1, 5), return_probes=True)
-    >>> A.toarray(), probes
-    (array([[2., 3., 0., 0., 0.],
-           [1., 2., 3., 0., 0.],
+    >>> from convmat.testing import adjoint_mismatch
+    >>> w = np.array([1., 2., 3.])
+    >>> forward = lambda x: np.correlate(x, w, mode="valid")
+    >>> def adjoint(y):
+    ...     x = np.convolve(y, w, mode="full")
+    ...     x[-1] = 0.0  # the slip
+    ...     return x
+    >>> mm = adjoint_mismatch(forward, adjoint, in_shape=(5,))
+    >>> mm.forward_matrix.toarray()
+    array([[1., 2., 3., 0., 0.],
            [0., 1., 2., 3., 0.],
-           [0., 0., 1., 2., 3.],
-           [0., 0., 0., 1., 2.]]), 5)
-    >>> C = conv_matrix(np.ones((1, 1, 3)), (1, 5), padding=1)
-    >>> materialize(f, (1, 5), pattern=C, return_probes=True)[1]
-    3
-    >>> materialize(f, (1, 5), receptive_field=3, return_probes=True)[1]
-    7
+           [0., 0., 1., 2., 3.]])
+    >>> mm.difference.toarray()
+    array([[ 0.,  0.,  0.],
+           [ 0.,  0.,  0.],
+           [ 0.,  0.,  0.],
+           [ 0.,  0.,  0.],
+           [ 0.,  0., -3.]])
+    >>> mm.worst_input, mm.worst_output
+    ((4,), (2,))
+    >>> print(mm)  # doctest: +NORMALIZE_WHITESPACE
+    adjoint mismatch: max |B - A^H| = 3 (tolerance 4.47e-08) at input (4,) <- output (2,),
+    where B holds 0 and A^H holds 3; 1 of 5 inputs and 1 of 3 outputs differ (x of shape
+    (5,) -> y of shape (3,))
     """
-    in_shape = as_shape(in_shape)
-    n = math.prod(in_shape)
     dt = _check_dtype(dtype)
-    fmap = _Map(f, in_shape, out_shape, "f", batched=batched)
-    if pattern is not None and receptive_field is not None:
-        raise ValueError("give either pattern or receptive_field, not both")
-    if pattern is not None:
-        A, probes = _by_pattern(fmap, _as_pattern(pattern), in_shape, dt)
-    elif receptive_field is not None:
-        A, probes = _by_receptive_field(fmap, in_shape, receptive_field, dt)
-        _check_probe(fmap, A, in_shape, dt, f"receptive_field={receptive_field!r} is too "
-                     f"small (pass a larger one or a pattern), or f is not linear")
-        probes += 1
-        check = False
-    else:
-        A, probes = _naive(fmap, n, dt)
-    if check:
-        _check_probe(fmap, A, in_shape, dt, "f is not linear, or it reaches outside the "
-                     "pattern given")
-        probes += 1
-    return (A, probes) if return_probes else A
-
-
-def _check_probe(fmap: _Map, A: csr_array, in_shape, dt, suspect: str) -> None:
-    z = _random(np.random.default_rng(0), (1, *in_shape), dt).reshape(1, -1)
-    got = _probe(fmap, z)[0]
-    want = A @ z[0]
-    # Rounding of f's own sums, bounded by |A| |z|, in f's precision (a float32 map
-    # probed in float64 rounds as float32).
-    bound = abs(A) @ np.abs(z[0])
-    tol = default_rtol(_lowest_precision(got.dtype, A.dtype, dt))
-    bad = np.abs(got - want) > tol * (bound + np.abs(got))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"the check probe disagrees with the recovered matrix at output {i} "
-            f"(f gives {got[i]:.6g}, the matrix {want[i]:.6g}): {suspect}")
-
-
-def _canonical(rows, cols, vals, shape) -> csr_array:
-    A = csr_array((vals, (rows, cols)), shape=shape)
-    A.sum_duplicates()
-    return A
-
-
-def _naive(fmap: _Map, n: int, dt) -> tuple[csr_array, int]:
-    rows, cols, vals, m = [], [], [], None
-    for start, stop in _chunk(n, n):
-        X = np.zeros((stop - start, n), dtype=dt)
-        X[np.arange(stop - start), np.arange(start, stop)] = 1
-        Y = _probe(fmap, X)
-        m = Y.shape[1]
-        k, i = np.nonzero(Y)
-        rows.append(i), cols.append(k + start), vals.append(Y[k, i])
-    dtype = vals[0].dtype if vals else dt
-    return _canonical(np.concatenate(rows), np.concatenate(cols),
-                      np.concatenate(vals).astype(dtype), (m, n)), n
-
-
-def _by_pattern(fmap: _Map, P: csr_array, in_shape, dt) -> tuple[csr_array, int]:
-    m, n = P.shape
-    if n != math.prod(in_shape):
-        raise ValueError(f"pattern has {n} columns, but in_shape={in_shape} holds "
-                         f"{math.prod(in_shape)} inputs")
-    colour = colour_columns(P, in_shape)
-    n_colours = int(colour.max(initial=-1)) + 1
-    rows = np.repeat(np.arange(m), np.diff(P.indptr))
-    entry_colour = colour[P.indices]
-    data = None
-    for start, stop in _chunk(n_colours, max(m, n)):
-        Y = _probe(fmap, _colour_probes(colour, start, stop, n, dt))
-        if Y.shape[1] != m:
-            raise ValueError(f"pattern has {m} rows, but f returned {Y.shape[1]} values")
-        if data is None:
-            data = np.zeros(P.nnz, dtype=np.result_type(Y.dtype, dt))
-        here = (entry_colour >= start) & (entry_colour < stop)
-        allowed = np.zeros(Y.shape, dtype=bool)
-        allowed[entry_colour[here] - start, rows[here]] = True
-        outside = (Y != 0) & ~allowed
-        if outside.any():
-            k, i = np.argwhere(outside)[0]
-            raise ValueError(
-                f"f is not confined to pattern: output {i} depends on an input of colour "
-                f"{k + start}, but the pattern has no entry there; pass a larger pattern")
-        data[here] = Y[entry_colour[here] - start, rows[here]]
-    if data is None:
-        data = np.zeros(0, dtype=dt)
-    A = csr_array((data, P.indices.copy(), P.indptr.copy()), shape=(m, n))
-    A.has_sorted_indices = True
-    A.has_canonical_format = True
-    return A, n_colours
-
-
-def _by_receptive_field(fmap: _Map, in_shape, receptive_field, dt) -> tuple[csr_array, int]:
-    nd = len(in_shape)
-    if isinstance(receptive_field, (int, np.integer)) and not isinstance(receptive_field, bool):
-        spans = (in_shape[0],) + (int(receptive_field),) * (nd - 1)
-    else:
-        spans = tuple(int(v) for v in receptive_field)
-        if len(spans) == nd - 1:
-            spans = (in_shape[0],) + spans
-        if len(spans) != nd:
-            raise ValueError(
-                f"receptive_field must be an integer, or one per spatial axis ({nd - 1}) or per "
-                f"axis ({nd}) of in_shape={in_shape}, got receptive_field={receptive_field!r}")
-    if any(s < 1 for s in spans):
-        raise ValueError(f"receptive_field must be positive, got "
-                         f"receptive_field={receptive_field!r}")
-    spans = tuple(min(s, max(L, 1)) for s, L in zip(spans, in_shape))
-    n = math.prod(in_shape)
-    coords = np.array(np.unravel_index(np.arange(n), in_shape), dtype=np.int64)
-    colour = _compact(_modular_colours(coords, spans)) if n else np.zeros(0, np.int64)
-    n_colours = int(colour.max(initial=-1)) + 1
-    order = np.argsort(colour, kind="stable")
-    counts = np.bincount(colour, minlength=n_colours)
-    starts = np.cumsum(counts) - counts
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - np.repeat(starts, counts)
-    rows, cols, vals, m = [], [], [], 0
-    for start, stop in _chunk(n_colours, n):
-        ones = _probe(fmap, _colour_probes(colour, start, stop, n, dt))
-        ranks = _probe(fmap, _colour_probes(colour, start, stop, n, dt, weights=rank + 1.0))
-        m = ones.shape[1]
-        # One input per output and colour gives ranks == 0 wherever ones == 0; inputs
-        # probed together can cancel in ones, not in ranks.
-        cancelled = (ones == 0) & (ranks != 0)
-        k, i = np.nonzero(ones)
-        ratio = ranks[k, i] / ones[k, i]
-        pick = np.rint(ratio.real).astype(np.int64)
-        c = k + start
-        bad = (np.abs(ratio - pick) > 0.25) | (pick < 1) | (pick > counts[c])
-        if bad.any() or cancelled.any():
-            if bad.any():
-                j = int(np.flatnonzero(bad)[0])
-                out, col = i[j], c[j]
-            else:
-                kk, out = np.argwhere(cancelled)[0]
-                col = kk + start
-            raise ValueError(
-                f"receptive_field={receptive_field!r} is too small: output {out} mixes "
-                f"several inputs probed together (colour {col}); pass a larger one or a "
-                f"pattern")
-        rows.append(i), cols.append(order[starts[c] + pick - 1]), vals.append(ones[k, i])
-    vals = np.concatenate(vals) if vals else np.zeros(0, dt)
-    return _canonical(np.concatenate(rows), np.concatenate(cols), vals, (m, n)), 2 * n_colours
+    batched = as_bool(batched, "batched")
+    fwd, adj = _maps(forward, adjoint, in_shape, out_shape, dt, batched)
+    budget = Budget("adjoint_mismatch", "dottest (it builds no matrix)", dt.itemsize,
+                    max_entries)
+    A, _ = probe_matrix(fwd, dt, budget, pattern=pattern, receptive_field=receptive_field)
+    try:  # where A^H has entries, probed together; elsewhere too, if the adjoint goes there
+        B, _ = probe_matrix(adj, dt, budget, pattern=A.T)
+    except ValueError:
+        B, _ = probe_matrix(adj, dt, budget)
+    D = csr_array(B - A.conj().T)
+    D.eliminate_zeros()
+    D.sort_indices()
+    precision = _lowest_precision(dt, A.dtype, B.dtype)
+    scale = max(float(abs(A).max()) if A.nnz else 0.0, float(abs(B).max()) if B.nnz else 0.0)
+    return AdjointMismatch(D, A, B, fwd.in_shape, fwd.out_shape,
+                           default_rtol(precision) * scale)

@@ -33,7 +33,7 @@ except ImportError:
     torch = None
     print("PyTorch is not installed: the comparisons with torch are skipped.")
 from convmat import conv_matrix, conv_transpose_matrix
-from convmat.testing import assert_adjoint, dottest, materialize
+from convmat.testing import adjoint_mismatch, assert_adjoint, dottest, materialize
 
 # %% [markdown]
 # ## The operator: a 1-D strided convolution, written by hand
@@ -97,6 +97,104 @@ T = conv_transpose_matrix(w[None, None], (1, n_out), stride=s)
 print("adjoint == conv_transpose_matrix:", np.allclose(At.toarray(), T.toarray()))
 Ab = materialize(adjoint_buggy, (1, n_out))
 print("buggy adjoint == C.T:", np.allclose(Ab.toarray(), C.T.toarray()))
+
+# %% [markdown]
+# ## In 2-D, with channels and a stride: *where* is it wrong?
+#
+# The dot-product test says *that* an adjoint is wrong, not *where*. A 2-D example:
+# `forward2d` correlates 2 input channels with a 3×3 filter bank into 3 output channels,
+# at stride 2 with one pixel of zero padding, on an 8×7 image (torch's `conv2d`). Its
+# adjoint scatters each output back through the filter into a buffer of the padded
+# geometry the windows reach, `(n - 1) s + k` per axis, then crops the padding off.
+#
+# The buggy version crops `p` from both ends of that buffer. But the windows stop short of
+# the bottom padding when `(H + 2p - k)` is not a multiple of the stride: the buffer is
+# then `(n - 1) s + k - 2p = 7` rows once cropped, not `H = 8` — the size of a transposed
+# convolution *without* `output_padding` — and the image's last row is never written.
+# Along the width, `(7 + 2 - 3)` is a multiple of 2 and the same crop is right: the bug
+# hides in one axis.
+
+# %%
+rng2 = np.random.default_rng(2)
+C_in, C_out, k, s2, p = 2, 3, 3, 2, 1
+H, W = 8, 7
+w2 = rng2.standard_normal((C_out, C_in, k, k))
+n_h, n_w = (H + 2 * p - k) // s2 + 1, (W + 2 * p - k) // s2 + 1   # 4, 4
+
+def windows(i, j):                   # the strided positions tap (i, j) touches
+    return (slice(None), slice(i, i + s2 * (n_h - 1) + 1, s2),
+            slice(j, j + s2 * (n_w - 1) + 1, s2))
+
+def forward2d(x):                    # (C_in, H, W) -> (C_out, n_h, n_w)
+    xp = np.pad(x, ((0, 0), (p, p), (p, p)))
+    y = np.zeros((C_out, n_h, n_w))
+    for i in range(k):
+        for j in range(k):
+            y += np.einsum("oc,chw->ohw", w2[:, :, i, j], xp[windows(i, j)])
+    return y
+
+def scatter(y):                      # (C_out, n_h, n_w) -> the padded positions reached
+    buf = np.zeros((C_in, (n_h - 1) * s2 + k, (n_w - 1) * s2 + k))
+    for i in range(k):
+        for j in range(k):
+            buf[windows(i, j)] += np.einsum("oc,ohw->chw", w2[:, :, i, j], y)
+    return buf
+
+def adjoint2d_buggy(y):
+    crop = scatter(y)[:, p:-p, p:-p]               # strips p from the bottom as well
+    x = np.zeros((C_in, H, W))
+    x[:, : crop.shape[1], : crop.shape[2]] = crop  # 7 rows: the last one stays 0
+    return x
+
+def adjoint2d(y):
+    return scatter(y)[:, p : p + H, p : p + W]     # crop to the input's size
+
+x2 = rng2.standard_normal((C_in, H, W))
+A2 = conv_matrix(w2, (C_in, H, W), stride=s2, padding=p)
+print("forward2d == conv_matrix:", np.allclose(A2 @ x2.ravel(), forward2d(x2).ravel()))
+if torch is not None:
+    y_torch = F.conv2d(torch.from_numpy(x2)[None], torch.from_numpy(w2), stride=s2, padding=p)
+    print("forward2d == torch conv2d:", np.allclose(y_torch[0].numpy(), forward2d(x2)))
+
+# %% [markdown]
+# `assert_adjoint` catches it:
+
+# %%
+try:
+    assert_adjoint(forward2d, adjoint2d_buggy, in_shape=(C_in, H, W), rng=0)
+except AssertionError as err:
+    print("AssertionError:", err)
+
+# %% [markdown]
+# `adjoint_mismatch` finds where. It probes both functions into exact sparse matrices
+# (`A` by `materialize`, the claimed adjoint `B` likewise) and returns their difference
+# `B - Aᵀ`, rows indexed by input positions `(channel, row, column)` and columns by output
+# positions. Every wrong entry is in input row 7, of both channels, and comes from the
+# outputs of the last output row — the windows that reach the bottom of the image.
+
+# %%
+mm = adjoint_mismatch(forward2d, adjoint2d_buggy, in_shape=(C_in, H, W))
+print(mm)
+print("worst input (channel, row, col):", mm.worst_input)
+print("worst output (channel, row, col):", mm.worst_output)
+bad_in = np.argwhere(mm.input_error > mm.tolerance)
+bad_out = np.argwhere(mm.output_error > mm.tolerance)
+print("input rows that differ:", sorted(set(bad_in[:, 1].tolist())),
+      "in channels", sorted(set(bad_in[:, 0].tolist())))
+print("output rows that differ:", sorted(set(bad_out[:, 1].tolist())))
+mm.plot();
+
+# %% [markdown]
+# Cropping to the input's size, `p : p + H` (equivalently, a transposed convolution with
+# `output_padding = 1` along the height), fixes it: no entry differs, and the
+# dot-product test passes.
+
+# %%
+fixed = adjoint_mismatch(forward2d, adjoint2d, in_shape=(C_in, H, W))
+print(fixed)
+print("ok:", fixed.ok, "| entries that differ:", fixed.difference.nnz)
+assert_adjoint(forward2d, adjoint2d, in_shape=(C_in, H, W), rng=0)
+print("the fixed 2-D adjoint passes")
 
 # %% [markdown]
 # ## Every convmat matrix passes the same test

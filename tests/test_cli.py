@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from convmat.cli import SHOW_OPS, main
+from convmat.cli import COMMANDS, OPTIONS, SHOW_OPS, main
 from convmat.figures import FIGURES
+from convmat.labels import ZERO_LEGEND
 
 EXPECTED_FIGURES = {
     "01_max_pooling.png", "02_unpool_nearest.png", "03_unpool_bed_of_nails.png",
@@ -14,7 +15,7 @@ EXPECTED_FIGURES = {
     "07_transposed_conv_1d_stride2.png", "08_transposed_conv_1d_stride1.png",
     "09_conv_and_transpose_stride1.png", "10_conv_and_transpose_stride2.png",
     "11_sparsity_1d_stride1_vs_2.png", "12_sparsity_2d_stride1_vs_2.png",
-    "13_coverage_1d.png", "14_coverage_2d.png",
+    "13_coverage_1d.png", "14_coverage_2d.png", "15_conv_and_transpose_2d.png",
 }
 
 # The article's 1-D transposed convolution 2 -> 5, worked by hand: [a, b] through
@@ -142,11 +143,12 @@ def test_help_explains_both_commands(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "figures" in out and "show" in out
-    with pytest.raises(SystemExit) as exc:
-        main(["show", "--help"])
-    assert exc.value.code == 0
-    assert "--transpose" in capsys.readouterr().out
+    assert "figures" in out and "show" in out and "animate" in out
+    for command in ("show", "animate"):
+        with pytest.raises(SystemExit) as exc:
+            main([command, "--help"])
+        assert exc.value.code == 0
+        assert "--transpose" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -271,7 +273,7 @@ def test_every_op_of_the_table_prints_with_its_defaults(capsys, op):
      "--out-channels must be divisible"),
     (["show", "conv", "--stride", "0"], "stride must be positive"),
     (["show", "maxpool", "--kernel", "0"], "kernel"),
-    (["show", "maxunpool", "--dilation", "2"], "--dilation is not an argument"),
+    (["show", "maxunpool", "--dilation", "2"], "--dilation does not apply to maxunpool"),
     (["show", "nearest", "--scale", "0"], "scale"),
     (["show", "interpolate", "--mode", "cubic"], "mode"),
     (["show", "bed-of-nails", "--offset", "3"], "offset"),
@@ -295,3 +297,148 @@ def test_bad_input_from_a_shell_is_one_line_without_a_traceback():
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- show: maps, legend
+def test_upsampling_ops_print_the_upsampled_grid(capsys):
+    """Worked by hand: [[1, 2], [3, 4]] doubled, each value copied to its 2x2 block (nearest)
+    or put at its block's top-left corner (bed of nails)."""
+    code, out, _ = run(capsys, "show", "nearest")
+    assert code == 0
+    assert "input x (1, 2, 2):\n  1 2\n  3 4" in out
+    assert "A @ x (1, 4, 4):\n  1 1 2 2\n  1 1 2 2\n  3 3 4 4\n  3 3 4 4" in out
+    code, out, _ = run(capsys, "show", "bed-of-nails", "--input", "3", "--values", "5,6,7")
+    assert code == 0
+    assert "A @ x (1, 6):\n  5 0 6 0 7 0" in out
+
+
+def test_interpolate_prints_torchs_grid(capsys):
+    torch = pytest.importorskip("torch")
+    code, out, _ = run(capsys, "show", "interpolate", "--mode", "linear", "--input", "3",
+                       "--scale", "2", "--values", "1,2,4")
+    assert code == 0
+    printed = out.split("A @ x (1, 6):\n")[1].split()
+    want = torch.nn.functional.interpolate(torch.tensor([[[1.0, 2.0, 4.0]]]),
+                                           scale_factor=2, mode="linear")
+    assert [float(v) for v in printed] == want.ravel().tolist()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    # conv: each output as the sum of value times tap, by hand: [1, 2, 3, 4] padded by 1
+    (["conv", "--input", "4", "--padding", "1", "--values", "1,2,3,4"],
+     ["input x (1, 4):\n  1 2 3 4", "0 [ y z . . ]   = 1*y + 2*z",
+      "3 [ . . x y ]   = 3*x + 4*y"]),
+    # ... and with filter values: [0 + 0 - 2, 1 + 0 - 3, 2 + 0 - 4, 3 + 0 + 0]
+    (["conv", "--input", "4", "--padding", "1", "--values", "1,2,3,4", "--weight",
+      "1,0,-1"], ["output (1, 4):\n  -2 -2 -2  3"]),
+    (["conv", "--input", "2", "--stride", "2", "--transpose", "--values", "1,2"],
+     ["2 [ z x ]   = 1*z + 2*x"]),
+    (["avgpool", "--input", "4", "--values", "1,3,5,9"], ["P @ x (1, 2):\n  2 7"]),
+    (["maxpool", "--input", "4", "--values", "1,3,9,5"], ["S @ x (1, 2):\n  3 9"]),
+    (["maxunpool", "--input", "4", "--values", "1,3,9,5"], ["U @ y (1, 4):\n  0 3 9 0"]),
+    (["nearest", "--input", "2", "--values", "7,8"], ["A @ x (1, 4):\n  7 7 8 8"]),
+    (["interpolate", "--input", "2", "--values", "7,8"], ["A @ x (1, 4):\n  7 7 8 8"]),
+    (["bed-of-nails", "--input", "2", "--values", "7,8"], ["A @ x (1, 4):\n  7 0 8 0"]),
+])
+def test_values_work_for_every_op(capsys, argv, expected):
+    code, out, _ = run(capsys, "show", *argv)
+    assert code == 0
+    for text in expected:
+        assert text in out, out
+
+
+def test_values_are_checked_for_every_op(capsys):
+    for op in SHOW_OPS:
+        with pytest.raises(SystemExit) as exc:
+            main(["show", op, "--values", "1,2,3"])
+        assert exc.value.code == 2
+        assert "--values must give" in capsys.readouterr().err
+
+
+def test_a_stored_zero_and_no_entry_are_told_apart(capsys):
+    code, out, _ = run(capsys, "show", "conv", "--input", "4", "--padding", "1", "--weight",
+                       "1,0,-1")
+    assert code == 0
+    assert "0 [  0 -1  .  . ]\n" in out
+    assert ZERO_LEGEND in out and out.count(ZERO_LEGEND) == 1
+    code, out, _ = run(capsys, "show", "conv", "--input", "4", "--weight", "1,2,3")
+    assert ZERO_LEGEND not in out  # no stored zero: nothing to explain
+
+
+def _sample(dest):
+    """A value that parses for each option (the option, not its value, is refused)."""
+    return {"transpose": [], "names": ["xyz"], "weight": ["1,2,3"], "values": ["1"],
+            "mode": ["linear"], "seed": ["1"]}.get(dest, ["1"])
+
+
+FOREIGN = [(op, dest) for op, spec in SHOW_OPS.items() for dest in OPTIONS
+           if dest not in spec.options]
+
+
+@pytest.mark.parametrize("command", ["show", "animate"])
+@pytest.mark.parametrize("op, dest", FOREIGN, ids=[f"{o}-{d}" for o, d in FOREIGN])
+def test_an_option_the_op_does_not_take_is_refused(capsys, tmp_path, command, op, dest):
+    flag = "--" + dest.replace("_", "-")
+    argv = [command, op, flag, *_sample(dest)]
+    if command == "animate":
+        argv += ["--out", str(tmp_path / "a.gif")]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{flag} does not apply to {op}" in err, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_every_op_takes_input_channels_and_values():
+    for spec in SHOW_OPS.values():
+        assert {"input", "channels", "values"} <= spec.options <= set(OPTIONS)
+
+
+# --------------------------------------------------------------------------- animate
+def frames(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.n_frames
+
+
+@pytest.mark.parametrize("argv, n_frames", [
+    # a convolution: one frame per output, row by row of C; 4 inputs, 3 taps: 2 outputs
+    (["conv"], 2),
+    # a transposed convolution: one frame per input, column by column of C.T
+    (["conv", "--transpose"], 4),
+    # 3x3 input, 2x2 kernel: 2x2 = 4 outputs
+    (["conv", "--input", "3x3", "--kernel", "2", "--weight", "1,2,3,4"], 4),
+])
+def test_animate_writes_a_gif_with_one_frame_per_step(tmp_path, capsys, argv, n_frames):
+    gif = tmp_path / "anim.gif"
+    code, out, _ = run(capsys, "animate", *argv, "--out", str(gif), "--dpi", "30")
+    assert code == 0
+    assert out.strip() == str(gif)
+    with open(gif, "rb") as f:
+        assert f.read(6) in (b"GIF87a", b"GIF89a")
+    assert frames(gif) == n_frames
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["animate", "nearest", "--out", "x.gif"], "animate draws conv"),
+    (["animate", "conv", "--out", "x.png"], "expected a file name ending in .gif"),
+    (["animate", "conv"], "the following arguments are required: --out"),
+    (["animate", "conv", "--channels", "2", "--out", "x.gif"], "channels must be 1"),
+    (["animate", "conv", "--output-padding", "1", "--out", "x.gif"], "transposed conv only"),
+    (["animate", "conv", "--kernel", "5", "--out", "x.gif"], "kernel"),
+])
+def test_animate_refuses_bad_input_in_one_line(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_every_command_is_one_entry_of_the_table():
+    assert list(COMMANDS) == ["figures", "show", "animate"]

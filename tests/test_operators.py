@@ -26,8 +26,6 @@ from convmat import (
     bed_of_nails_operator,
     conv_matrix,
     conv_operator,
-    conv_operator_norm,
-    conv_singular_values,
     conv_transpose_matrix,
     conv_transpose_operator,
     get_max_entries,
@@ -120,66 +118,6 @@ def test_operator_matches_torch_batch():
                                                         stride=(2, 1), padding=1,
                                                         dilation=(1, 2), groups=2)),
                                rtol=1e-12, atol=1e-12)
-
-
-# --------------------------------------------------------------------------- spectral
-def _dense_singular_values(w, shape, **kwargs):
-    return np.linalg.svd(conv_matrix(w, shape, **kwargs).toarray(), compute_uv=False)
-
-
-@pytest.mark.parametrize("case", [
-    dict(w=(3, 2, 3), shape=(2, 8), padding=1),
-    dict(w=(2, 2, 3, 3), shape=(2, 5, 6), padding="same"),
-    dict(w=(4, 1, 2, 3), shape=(2, 4, 5), padding="same", dilation=(1, 2), groups=2),
-    dict(w=(2, 3, 3, 1, 3), shape=(3, 3, 4, 5), padding="same"),
-    dict(w=(3, 3, 1, 1), shape=(3, 4, 4), padding=0),
-])
-@pytest.mark.parametrize("complex_weight", [False, True])
-def test_fft_singular_values_equal_the_dense_svd(case, complex_weight):
-    case = dict(case)
-    rng = np.random.default_rng(20)
-    w = rng.standard_normal(case.pop("w"))
-    if complex_weight:
-        w = w + 1j * rng.standard_normal(w.shape)
-    shape = case.pop("shape")
-    kwargs = dict(case, padding_mode="circular")
-    expected = _dense_singular_values(w, shape, **kwargs)
-    got = conv_singular_values(w, shape, method="fft", **kwargs)
-    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
-    assert conv_operator_norm(w, shape, **kwargs) == pytest.approx(expected[0], rel=1e-12)
-
-
-@pytest.mark.parametrize("kwargs", [
-    dict(padding=1),                                   # zero padding: not circulant
-    dict(padding=1, stride=2, padding_mode="circular"),
-    dict(padding=2, padding_mode="reflect", dilation=2),
-    dict(padding=(0, 1), groups=2),
-])
-def test_svds_norm_and_dense_fallback_equal_the_dense_svd(kwargs):
-    rng = np.random.default_rng(21)
-    w = rng.standard_normal((4, 1 if kwargs.get("groups") else 2, 3, 3))
-    shape = (2, 7, 6)
-    expected = _dense_singular_values(w, shape, **kwargs)
-    assert conv_operator_norm(w, shape, method="svds", **kwargs) == pytest.approx(
-        expected[0], rel=1e-9)
-    np.testing.assert_allclose(conv_singular_values(w, shape, **kwargs), expected,
-                               rtol=1e-12, atol=1e-12)
-    with pytest.raises(ValueError, match="method='fft' needs a circulant"):
-        conv_singular_values(w, shape, method="fft", **kwargs)
-
-
-def test_spectral_arguments_are_checked():
-    w = np.ones((1, 1, 3))
-    with pytest.raises(ValueError, match="method must be one of"):
-        conv_operator_norm(w, (1, 5), method="power")
-    with pytest.raises(ValueError, match="largest singular value"):
-        conv_singular_values(w, (1, 5), method="svds")
-    with pytest.raises(ValueError, match="at least 2 rows"):
-        conv_operator_norm(w, (1, 3), method="svds")
-    # Past 4096 matrix entries "auto" means svds: compare with the dense SVD.
-    w = np.random.default_rng(22).standard_normal((1, 1, 3, 3))
-    dense = _dense_singular_values(w, (1, 12, 12), padding=1)[0]
-    assert conv_operator_norm(w, (1, 12, 12), padding=1) == pytest.approx(dense, rel=1e-9)
 
 
 # --------------------------------------------------------------------------- index maps

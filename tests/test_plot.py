@@ -6,11 +6,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import base64  # noqa: E402
+import itertools  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from matplotlib import colors as mcolors  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from convmat import (  # noqa: E402
     conv_matrix,
@@ -19,10 +27,14 @@ from convmat import (  # noqa: E402
     conv_transpose_output_shape,
     conv_transpose_taps,
 )
+from convmat.figures import FIGURES  # noqa: E402
 from convmat.plot import (  # noqa: E402
     coverage,
     plot_before_after,
+    plot_conv_transpose_stamps,
+    plot_conv_windows,
     plot_coverage,
+    plot_max_unpooling,
     plot_sparsity,
     plot_stride_comparison,
     plot_taps,
@@ -253,3 +265,310 @@ def test_nothing_calls_show(monkeypatch):
     plot_transpose_pair((1, 1, 3), (1, 4), padding=1)
     plot_coverage(3, (3, 3), 2)
     plot_before_after(np.ones((2, 2)), np.ones((4, 4)))
+
+
+# --------------------------------------------------------------------------- how a result arises
+def drawn(ax, gid="value"):
+    """``{(row, col): number}`` of the texts tagged ``gid`` on a grid drawn in cell units."""
+    found = {}
+    for t in ax.texts:
+        if t.get_gid() == gid:
+            x, y = t.get_position()
+            found[(int(np.floor(y)), int(np.floor(x)))] = float(t.get_text())
+    return found
+
+
+def drawn_map(ax, shape, gid="value"):
+    m = np.full(shape, np.nan)
+    for (r, c), v in drawn(ax, gid).items():
+        m[r, c] = v
+    return m
+
+
+small_maps = st.tuples(st.integers(1, 4), st.integers(1, 4))
+geometry = st.fixed_dictionaries({
+    "kernel": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    "padding": st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    "seed": st.integers(0, 2**16),
+})
+
+
+@settings(max_examples=15)
+@given(size=small_maps, g=geometry)
+def test_plot_conv_windows_draws_torchs_conv2d(size, g):
+    torch = pytest.importorskip("torch")
+    k, s, d, p = g["kernel"], g["stride"], g["dilation"], g["padding"]
+    padded = tuple(size[i] + 2 * p[i] for i in range(2))
+    assume(all(padded[i] >= d[i] * (k[i] - 1) + 1 for i in range(2)))
+    rng = np.random.default_rng(g["seed"])
+    x = rng.integers(-4, 5, size).astype(float)
+    w = rng.integers(-3, 4, k).astype(float)
+    fig = plot_conv_windows(w, x, stride=s, padding=p, dilation=d)
+    a_in, a_w, a_out = fig.axes
+    want = torch.nn.functional.conv2d(torch.tensor(x)[None, None], torch.tensor(w)[None, None],
+                                      stride=s, padding=p, dilation=d)[0, 0].numpy()
+    np.testing.assert_array_equal(drawn_map(a_out, want.shape), want)
+    np.testing.assert_array_equal(drawn_map(a_w, w.shape), w)
+    inside = drawn_map(a_in, padded)[p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+    np.testing.assert_array_equal(inside, x)
+    # the padding ring: every other cell of the padded grid, each a 0
+    ring = drawn(a_in, "padding")
+    assert len(ring) == padded[0] * padded[1] - x.size and set(ring.values()) <= {0.0}
+    # the window of output (i, j) is outlined from (i * s0, j * s1): the stride is visible
+    outlines = [pt for pt in a_in.patches if isinstance(pt, Rectangle) and not pt.get_fill()
+                and pt.get_edgecolor()[:3] != (1.0, 1.0, 1.0)]
+    corners = sorted((round(pt.get_y()), round(pt.get_x())) for pt in outlines)
+    assert corners == sorted((i * s[0], j * s[1]) for i, j in np.ndindex(want.shape))
+
+
+@settings(max_examples=15)
+@given(size=small_maps, g=geometry, op=st.tuples(st.integers(0, 2), st.integers(0, 2)))
+def test_plot_conv_transpose_stamps_draws_torchs_conv_transpose2d(size, g, op):
+    torch = pytest.importorskip("torch")
+    k, s, d, p = g["kernel"], g["stride"], g["dilation"], g["padding"]
+    assume(all(op[i] < max(s[i], d[i]) for i in range(2)))  # torch's rule
+    full = tuple((size[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 for i in range(2))
+    assume(all(full[i] - 2 * p[i] + op[i] >= 1 for i in range(2)))
+    rng = np.random.default_rng(g["seed"])
+    x = rng.integers(-4, 5, size).astype(float)
+    w = rng.integers(-3, 4, k).astype(float)
+    fig = plot_conv_transpose_stamps(w, x, stride=s, padding=p, output_padding=op,
+                                     dilation=d)
+    a_in, a_w, a_full, a_out = fig.axes
+    F = torch.nn.functional
+    xt, wt = torch.tensor(x)[None, None], torch.tensor(w)[None, None]
+    want_full = F.conv_transpose2d(xt, wt, stride=s, dilation=d)[0, 0].numpy()
+    want = F.conv_transpose2d(xt, wt, stride=s, padding=p, output_padding=op,
+                              dilation=d)[0, 0].numpy()
+    np.testing.assert_array_equal(drawn_map(a_in, x.shape), x)
+    grid = drawn_map(a_full, (int(a_full.get_ylim()[0]), int(a_full.get_xlim()[1])))
+    np.testing.assert_array_equal(grid[:full[0], :full[1]], want_full)
+    np.testing.assert_array_equal(grid[full[0]:], 0)  # past the last stamp: output_padding
+    np.testing.assert_array_equal(grid[:, full[1]:], 0)
+    np.testing.assert_array_equal(drawn_map(a_out, want.shape), want)
+    # a cell several stamps write shows its terms, and they add up to its value
+    for ax in (a_full, a_out):
+        values = drawn(ax)
+        for t in ax.texts:
+            if t.get_gid() == "terms":
+                x0, y0 = t.get_position()
+                terms = [float(v) for v in t.get_text().replace("+-", "+ -").split("+")]
+                assert sum(terms) == values[(int(np.floor(y0)), int(np.floor(x0)))]
+
+
+def test_plot_conv_transpose_stamps_article_example_by_hand():
+    """[[1, 2], [3, 4]] through a 3x3 all-ones filter at stride 2: the centre of the full
+    5x5 grid gets all four stamps, 1+2+3+4 = 10; padding 1 crops the first row and column,
+    output_padding 1 keeps the last ones."""
+    fig = plot_conv_transpose_stamps(3, [[1, 2], [3, 4]], stride=2, padding=1,
+                                     output_padding=1)
+    a_full, a_out = fig.axes[2:]
+    assert drawn(a_full)[(2, 2)] == 10
+    assert [t.get_text() for t in a_full.texts if t.get_gid() == "terms"
+            and t.get_position() == (2.5, 2.3)] == ["1+2+3+4"]
+    np.testing.assert_array_equal(drawn_map(a_out, (4, 4)),
+                                  [[1, 3, 2, 2], [4, 10, 6, 6], [3, 7, 4, 4], [3, 7, 4, 4]])
+
+
+def test_plot_max_unpooling_draws_torchs_max_unpool2d():
+    torch = pytest.importorskip("torch")
+    x = np.array([[1, 2, 6, 3], [3, 5, 2, 1], [1, 2, 2, 1], [7, 3, 4, 8]], dtype=float)
+    _, idx = torch.nn.functional.max_pool2d(torch.tensor(x)[None, None], 2,
+                                            return_indices=True)
+    y = np.array([[1.0, 2.0], [3.0, 4.0]])
+    fig = plot_max_unpooling(y, idx[0, 0].numpy(), 2)
+    a_y, a_i, a_z = fig.axes
+    want = torch.nn.functional.max_unpool2d(torch.tensor(y)[None, None], idx, 2)[0, 0]
+    np.testing.assert_array_equal(drawn_map(a_z, (4, 4)), want.numpy())
+    np.testing.assert_array_equal(drawn_map(a_i, (2, 2)), [[5, 2], [12, 15]])
+    positions = sorted(t.get_text() for t in a_i.texts if t.get_gid() == "position")
+    assert positions == ["(0,2)", "(1,1)", "(3,0)", "(3,3)"]
+
+
+def test_mechanism_pictures_refuse_bad_input():
+    with pytest.raises(ValueError, match="at most 16 per side"):
+        plot_conv_windows(3, np.ones((20, 20)))
+    with pytest.raises(ValueError, match="single 2-D filter"):
+        plot_conv_windows(np.ones((2, 1, 3, 3)), np.ones((4, 4)))
+    with pytest.raises(ValueError, match="indices must have the shape of y"):
+        plot_max_unpooling(np.ones((2, 2)), np.zeros((3, 3), int), 2)
+    with pytest.raises(ValueError, match="stride"):  # the builder's own refusal
+        plot_conv_windows(3, np.ones((4, 4)), stride=0)
+
+
+# --------------------------------------------------------------------------- layout
+def cell_inches_of(ax):
+    box = ax.get_position()
+    w, h = ax.figure.get_size_inches()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return box.width * w / abs(x1 - x0), box.height * h / abs(y1 - y0)
+
+
+@pytest.mark.parametrize("make, n_panels", [
+    (lambda: plot_stride_comparison((1, 1, 3, 3), (1, 6, 6), padding=1), 2),
+    (lambda: plot_stride_comparison((2, 2, 3), (2, 10), padding=1, annotate=False), 2),
+    (lambda: plot_stride_comparison((1, 1, 3), (1, 2), transpose=True), 2),
+    (lambda: plot_transpose_pair((1, 1, 3), (1, 5), stride=2), 4),
+    (lambda: plot_transpose_pair((1, 1, 3, 3), (1, 4, 4), stride=2, padding=1), 4),
+    (lambda: plot_conv_windows(3, np.ones((4, 4)), stride=2, padding=1), 3),
+    (lambda: plot_conv_transpose_stamps(3, np.ones((2, 2)), stride=2, padding=1,
+                                        output_padding=1), 4),
+    (lambda: plot_max_unpooling(np.ones((2, 2)), [[5, 2], [12, 15]], 2), 3),
+])
+def test_every_panel_has_the_same_cell_size(make, n_panels):
+    """No tiny stride-2 panel: one matrix cell, one pixel, is as big in every panel."""
+    fig = make()
+    cells = [cell_inches_of(ax) for ax in fig.axes[:n_panels]]
+    np.testing.assert_allclose(cells, [cells[0]] * n_panels, rtol=1e-6)
+    np.testing.assert_allclose(cells[0][0], cells[0][1], rtol=1e-6)  # square cells
+
+
+def test_stride_comparison_stacks_wide_matrices_with_their_columns_aligned():
+    fig = plot_stride_comparison((1, 1, 3, 3), (1, 6, 6), padding=1)
+    top, bottom = (ax.get_position() for ax in fig.axes[:2])
+    assert top.y0 > bottom.y1  # one above the other
+    assert top.x0 == pytest.approx(bottom.x0) and top.x1 == pytest.approx(bottom.x1)
+
+
+def test_sparsity_ticks_fall_on_image_rows():
+    """Ticks at multiples of the row width (0, 6, 12, ... for 6-wide rows), not
+    matplotlib's 0, 4, 8."""
+    C = conv_matrix(np.ones((1, 1, 3, 3)), (1, 6, 6), padding=1, stride=2)
+    ax = plot_sparsity(C, in_shape=(1, 6, 6), out_shape=(1, 3, 3), annotate=False)
+    assert list(ax.get_xticks()) == [0, 6, 12, 18, 24, 30]
+    assert list(ax.get_yticks()) == [0, 3, 6]
+    fig = plot_stride_comparison((1, 1, 3, 3), (1, 6, 6), padding=1)
+    for ax in fig.axes[:2]:
+        assert list(ax.get_xticks()) == [0, 6, 12, 18, 24, 30]
+
+
+def all_texts(fig):
+    fig.draw_without_rendering()  # lay out ticks and legends as they will be saved
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize("name, make", FIGURES, ids=[n for n, _ in FIGURES])
+def test_every_figure_is_legible_and_fills_its_frame(name, make):
+    fig = make()
+    small = {(t.get_text(), t.get_fontsize()) for t in all_texts(fig)
+             if t.get_fontsize() < 9}
+    assert not small, f"text below 9 pt at the saved size: {sorted(small)[:5]}"
+    assert plt.get_fignums() == []
+    # no empty quadrant: each quarter of the saved (tight) figure holds some panel or text
+    renderer = fig._get_renderer()
+    frame = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)
+    boxes = [ax.get_window_extent(renderer) for ax in fig.axes]
+    boxes += [t.get_window_extent(renderer) for t in all_texts(fig)
+              if t is not fig._suptitle]
+    mid_x, mid_y = (frame.x0 + frame.x1) / 2, (frame.y0 + frame.y1) / 2
+    for qx, qy in itertools.product((0, 1), (0, 1)):
+        x0, x1 = (frame.x0, mid_x) if qx == 0 else (mid_x, frame.x1)
+        y0, y1 = (frame.y0, mid_y) if qy == 0 else (mid_y, frame.y1)
+        covered = sum(max(0, min(b.x1, x1) - max(b.x0, x0)) *
+                      max(0, min(b.y1, y1) - max(b.y0, y0)) for b in boxes)
+        assert covered > 0.1 * (x1 - x0) * (y1 - y0), f"quadrant {qx, qy} of {name} is empty"
+
+
+# --------------------------------------------------------------------------- C and C.T
+def test_plot_transpose_pair_right_panel_is_conv_transpose_with_the_output_padding():
+    """A 4x4 input at stride 2, padding 1 (kernel 3) gives 2x2; conv_transpose maps 2x2
+    back to 4x4 only with output_padding=1, and then it is C.T."""
+    fig = plot_transpose_pair((1, 1, 3, 3), (1, 4, 4), stride=2, padding=1)
+    left, right = fig.axes[:2]
+    assert cell_texts(right, (16, 4)) == [list(r) for r in zip(*cell_texts(left, (4, 16)))]
+    assert "output_padding=1" in fig.get_suptitle()
+    C = conv_matrix(np.arange(1.0, 10).reshape(1, 1, 3, 3), (1, 4, 4), stride=2, padding=1)
+    T = conv_transpose_matrix(np.arange(1.0, 10).reshape(1, 1, 3, 3), (1, 2, 2), stride=2,
+                              padding=1, output_padding=1)
+    assert (C.T != T).nnz == 0
+    same = plot_transpose_pair((1, 1, 3, 3), (1, 4, 4), stride=2, padding=1,
+                               output_padding=1)
+    assert cell_texts(same.axes[1], (16, 4)) == cell_texts(right, (16, 4))
+    by_size = plot_transpose_pair((1, 1, 3, 3), (1, 4, 4), stride=2, padding=1,
+                                  output_size=(4, 4))
+    assert cell_texts(by_size.axes[1], (16, 4)) == cell_texts(right, (16, 4))
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(output_padding=0), r"not back to the input's 4×4: C.T is conv_transpose_matrix "
+                             r"with output_padding=1"),
+    (dict(output_size=(3, 3)), r"output_size=\(3, 3\) must be the input's spatial shape"),
+    (dict(output_padding=1, output_size=(4, 4)), "not both"),
+])
+def test_plot_transpose_pair_refuses_an_output_padding_that_is_not_C_T(kw, match):
+    with pytest.raises(ValueError, match=match):
+        plot_transpose_pair((1, 1, 3, 3), (1, 4, 4), stride=2, padding=1, **kw)
+
+
+def test_plot_transpose_pair_links_row_i_of_C_to_column_i_of_C_T():
+    fig = plot_transpose_pair((1, 1, 3), (1, 5), stride=2)
+    left, right = fig.axes[:2]
+
+    def frames(ax):
+        return {mcolors.to_hex(p.get_edgecolor()): (p.get_x(), p.get_y(), p.get_width(),
+                                                    p.get_height())
+                for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()}
+
+    rows, cols = frames(left), frames(right)
+    assert len(rows) == 2 and rows.keys() == cols.keys()  # one colour per output
+    for colour, (_, y, width, _) in rows.items():
+        i = round(y + 0.5)  # row i of C ...
+        x, _, _, height = cols[colour]
+        assert round(x + 0.5) == i and width > 4 and height > 4  # ... is column i of C.T
+    names = [(t.get_text(), mcolors.to_hex(t.get_color())) for t in left.get_yticklabels()]
+    tnames = [(t.get_text(), mcolors.to_hex(t.get_color())) for t in right.get_xticklabels()]
+    assert names == tnames and [n for n, _ in names] == ["p", "q"]
+
+
+def test_plot_transpose_pair_tap_labels_are_legible():
+    fig = plot_transpose_pair((1, 1, 3, 3), (1, 4, 4), stride=2, padding=1)
+    sizes = [t.get_fontsize() for ax in fig.axes[:2] for t in ax.texts]
+    assert sizes and min(sizes) >= 9
+
+
+# --------------------------------------------------------------------------- no double display
+PUBLIC_CALLS = {
+    "plot_sparsity": lambda: plot_sparsity(np.eye(3)),
+    "plot_taps": lambda: plot_taps(conv_taps((1, 1, 3), (1, 4))),
+    "plot_stride_comparison": lambda: plot_stride_comparison((1, 1, 3), (1, 2),
+                                                             transpose=True),
+    "plot_transpose_pair": lambda: plot_transpose_pair((1, 1, 3), (1, 4), padding=1),
+    "plot_coverage": lambda: plot_coverage(3, (3, 3), 2),
+    "plot_coverage_1d": lambda: plot_coverage(3, 5, 2),
+    "plot_before_after": lambda: plot_before_after(np.ones((2, 2)), np.ones((4, 4))),
+    "plot_conv_windows": lambda: plot_conv_windows(3, np.ones((4, 4)), stride=2, padding=1),
+    "plot_conv_transpose_stamps": lambda: plot_conv_transpose_stamps(3, np.ones((2, 2)),
+                                                                     stride=2),
+    "plot_max_unpooling": lambda: plot_max_unpooling(np.ones((2, 2)), [[5, 2], [12, 15]], 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_CALLS))
+def test_pyplot_never_holds_a_figure_we_return(name):
+    """A figure pyplot holds is shown by Jupyter's inline backend as well as returned, so
+    twice; figures made with matplotlib.figure.Figure are shown once."""
+    plt.close("all")
+    result = PUBLIC_CALLS[name]()
+    assert plt.get_fignums() == []
+    fig = result if isinstance(result, Figure) else result.figure
+    assert isinstance(fig, Figure)
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_returned_figure_or_axes_displays_once_in_ipython(inline):
+    """The cell's value is shown as one PNG, with or without pyplot's inline backend
+    (``%matplotlib inline`` registers a PNG printer for figures)."""
+    pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    select_figure_formats(shell, {"png"} if inline else set())
+    for name in ("plot_transpose_pair", "plot_taps", "plot_coverage"):
+        data, _ = shell.display_formatter.format(PUBLIC_CALLS[name]())
+        png = data["image/png"]  # base64 text from the inline printer, bytes otherwise
+        png = base64.b64decode(png) if isinstance(png, str) else png
+        assert png.startswith(b"\x89PNG")
+    assert plt.get_fignums() == []

@@ -1,9 +1,11 @@
-"""convmat.testing: the dot test passes true adjoints and catches the classic mistakes;
-materialize recovers matrices exactly, with the probes the sparsity allows."""
+"""convmat.testing: the dot test passes true adjoints and catches the classic mistakes (in
+numpy maps and in torch's own backward); a map that is not linear is refused as such;
+adjoint_mismatch points at the wrong rows; materialize recovers matrices exactly, with the
+probes the sparsity allows, and refuses hostile functions and sizes by name."""
 
 import numpy as np
 import pytest
-from helpers import F, conv_configs, needs_torch, torch
+from helpers import F, conv_configs, needs_torch, peak_bytes, torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import sparse
@@ -15,7 +17,15 @@ from convmat import (
     conv_taps,
     conv_transpose_matrix,
 )
-from convmat.testing import assert_adjoint, colour_columns, default_rtol, dottest, materialize
+from convmat.testing import (
+    AdjointMismatch,
+    adjoint_mismatch,
+    assert_adjoint,
+    colour_columns,
+    default_rtol,
+    dottest,
+    materialize,
+)
 
 
 def _transpose_of(w, shape, kwargs):
@@ -236,8 +246,9 @@ def test_bad_arguments_are_named():
     A = np.eye(3)
     with pytest.raises(TypeError, match="in_shape"):
         dottest(lambda x: x, lambda y: y)
-    with pytest.raises(TypeError, match="adjoint"):
-        dottest(lambda x: x, in_shape=(3,))
+    # A numpy function has no backward to stand for its adjoint (torch or not).
+    with pytest.raises(TypeError, match="adjoint must be given"):
+        dottest(lambda x: np.cumsum(x), in_shape=(3,))
     with pytest.raises(ValueError, match="dtype"):
         dottest(A, dtype=np.int64)
     with pytest.raises(ValueError, match="trials"):
@@ -262,7 +273,7 @@ def test_naive_probing_recovers_a_matrix_with_one_probe_per_input():
     w = np.random.default_rng(7).standard_normal((3, 2, 2, 3))
     C = conv_matrix(w, (2, 5, 6), stride=(1, 2), padding=1)
     A, probes = materialize(lambda x: C @ x.ravel(), (2, 5, 6), return_probes=True)
-    assert probes == 60
+    assert probes == 60 + 1  # and the check probe
     _assert_same_csr(A, C)
 
 
@@ -276,7 +287,7 @@ def test_pattern_probing_of_torch_conv_needs_nine_probes():
 
     A, probes = materialize(f, shape, pattern=conv_taps(w.shape, shape, padding=1),
                             batched=True, return_probes=True)
-    assert probes == 9
+    assert probes == 9 + 1  # and the check probe
     _assert_same_csr(A, conv_matrix(w, shape, padding=1))
 
 
@@ -288,7 +299,7 @@ def test_pattern_probing_keeps_structural_zeros_and_channels():
     f = lambda x: F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(w), stride=2)[0].numpy()
     C = conv_matrix(w, shape, stride=2)
     A, probes = materialize(f, shape, pattern=C, return_probes=True)
-    assert probes == 2 * 9  # channels mix, so C_in * 3 * 3 colours
+    assert probes == 2 * 9 + 1  # channels mix, so C_in * 3 * 3 colours; and the check
     _assert_same_csr(A, C)
 
 
@@ -358,9 +369,9 @@ def test_pattern_that_misses_entries_is_refused():
     # A pattern too narrow everywhere (every output sums three inputs, the pattern says one):
     # the probes cannot tell, the check probe can.
     narrow = sparse.eye_array(8, format="csr")
-    assert materialize(f, (1, 8), pattern=narrow, return_probes=True)[1] == 1
+    assert materialize(f, (1, 8), pattern=narrow, check=False, return_probes=True)[1] == 1
     with pytest.raises(ValueError, match="check probe"):
-        materialize(f, (1, 8), pattern=narrow, check=True)
+        materialize(f, (1, 8), pattern=narrow)
     A, probes = materialize(f, (1, 8), pattern=C, check=True, return_probes=True)
     assert probes == 3 + 1
     _assert_same_csr(A, C)
@@ -402,7 +413,7 @@ def test_materialize_recovers_random_convolutions(data):
     np.testing.assert_allclose(A.data, C.data, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(A.indices, C.indices)
     # Never more probes than inputs, never fewer than the fullest row has entries.
-    assert int(np.diff(C.indptr).max(initial=0)) <= probes <= C.shape[1]
+    assert int(np.diff(C.indptr).max(initial=0)) + 1 <= probes <= C.shape[1] + 1
 
 
 @given(st.integers(1, 40), st.integers(1, 40), st.floats(0.02, 0.5), st.integers(0, 2**16))
@@ -414,3 +425,237 @@ def test_colouring_is_valid_on_random_patterns(m, n, density, seed):
     rows = np.repeat(np.arange(m), np.diff(P.indptr))
     pairs = rows * n + colour[P.indices]
     assert np.unique(pairs).size == pairs.size
+
+
+# --------------------------------------------------------------------------- linearity first
+@pytest.mark.parametrize("forward", [lambda x: x + 1.0, lambda x: np.maximum(x, 0.0),
+                                     lambda x: x * np.abs(x)],
+                         ids=["affine", "relu", "quadratic"])
+def test_a_map_that_is_not_linear_is_never_called_not_adjoint(forward):
+    for check in (dottest, assert_adjoint, adjoint_mismatch):
+        with pytest.raises(ValueError, match="^forward is not linear: "):
+            check(forward, lambda y: y, in_shape=(2, 3))
+    with pytest.raises(ValueError, match="^adjoint is not linear: "):
+        assert_adjoint(lambda x: 2 * x, lambda y: 2 * forward(y), in_shape=(2, 3))
+    # materialize checks by default: the check probe sees it.
+    with pytest.raises(ValueError, match="f is not linear"):
+        materialize(forward, (2, 3))
+
+
+@needs_torch
+def test_a_torch_layer_with_a_bias_is_not_linear():
+    conv = torch.nn.Conv2d(2, 3, 3, padding=1, bias=True).double()
+    with pytest.raises(ValueError, match="forward is not linear: f\\(x \\+ y\\)"):
+        assert_adjoint(conv, in_shape=(2, 5, 5))
+    with pytest.raises(ValueError, match="forward is not linear"):
+        dottest(torch.nn.Sequential(conv, torch.nn.ReLU()), in_shape=(2, 5, 5))
+
+
+# --------------------------------------------------------------------------- torch callables
+WT = torch.from_numpy(W) if torch is not None else None
+
+
+def _torch_conv_function(bug=None):
+    """``conv2d`` (KW on SHAPE) as a custom ``autograd.Function``, with a backward written
+    by hand: right, or with one of the classic slips."""
+
+    class Conv(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return F.conv2d(x[None], WT.to(x.dtype), **KW)[0]
+
+        @staticmethod
+        def backward(ctx, g):
+            w = WT.to(g.dtype)
+            if bug == "flipped":
+                w = w.flip(-1, -2)
+            gx = F.conv_transpose2d(g[None], w, output_padding=1, **KW)[0]
+            if bug == "last row":
+                gx = gx.clone()
+                gx[:, -1, :] = 0  # the border crop off by one: the last row never written
+            if bug == "scale":
+                gx = 0.5 * gx
+            return gx
+
+    return Conv.apply
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_torch_backward_is_the_adjoint_tested(dtype):
+    # A right backward passes, in float32 and float64, with no adjoint given.
+    right = _torch_conv_function()
+    assert_adjoint(right, in_shape=SHAPE, dtype=dtype, rng=0)
+    assert dottest(right, in_shape=SHAPE, dtype=dtype, rng=1) <= default_rtol(dtype)
+    for bug in ("flipped", "last row", "scale"):
+        with pytest.raises(AssertionError, match="not adjoint"):
+            assert_adjoint(_torch_conv_function(bug), in_shape=SHAPE, dtype=dtype, rng=0)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [torch.float32 if torch else None,
+                                   torch.float64 if torch else None])
+def test_torch_modules_and_functions_of_tensors(dtype):
+    conv = torch.nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=2, bias=False).to(dtype)
+    # float64 probes, a float32 layer: it is fed its own dtype and judged at its precision.
+    assert_adjoint(conv, in_shape=SHAPE, rng=0)
+    # A function of tensors with a hand-written adjoint of tensors: both detected.
+    w = WT.to(dtype)
+    f = lambda t: F.conv2d(t[None].to(dtype), w, **KW)[0]  # noqa: E731
+    g = lambda t: F.conv_transpose2d(t[None].to(dtype), w, output_padding=1, **KW)[0]  # noqa: E731
+    assert_adjoint(f, g, in_shape=SHAPE, rng=1)
+    with pytest.raises(AssertionError, match="not adjoint"):
+        assert_adjoint(f, lambda t: 2 * g(t), in_shape=SHAPE, rng=1)
+
+
+@needs_torch
+def test_torch_backward_of_a_complex_map():
+    rng = np.random.default_rng(40)
+    M = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    Mt = torch.from_numpy(M)
+    assert dottest(lambda t: torch.matmul(Mt, t), in_shape=(3,), dtype=np.complex128,
+                   rng=0) < 1e-14
+
+
+@needs_torch
+def test_tensors_that_require_grad_are_detached():
+    A = np.random.default_rng(41).standard_normal((4, 3))
+    f = lambda x: torch.from_numpy(A @ x).requires_grad_()  # noqa: E731
+    g = lambda y: torch.from_numpy(A.T @ y).requires_grad_()  # noqa: E731
+    assert dottest(f, g, in_shape=(3,), rng=0) < 1e-14
+    np.testing.assert_array_equal(materialize(f, (3,)).toarray(), A)
+
+
+# --------------------------------------------------------------------------- where
+def _dropped_last_row(y):
+    out = _right(y)
+    out[:, -1, :] = 0  # the crop stops one row short
+    return out
+
+
+@needs_torch
+def test_adjoint_mismatch_locates_a_dropped_border_row():
+    mm = adjoint_mismatch(_conv, _dropped_last_row, in_shape=SHAPE)
+    assert isinstance(mm, AdjointMismatch) and not mm.ok
+    assert mm.difference.shape == (4 * 8 * 8, 4 * 4 * 4)
+    # Every wrong input is on the last row (7), every wrong output on the last output row
+    # (3: the only one whose window, 2 * 3 - 1 + t for t < 3, reaches row 7), all channels.
+    bad_rows = np.flatnonzero(mm.input_error.max(axis=(0, 2)) > mm.tolerance)
+    bad_out_rows = np.flatnonzero(mm.output_error.max(axis=(0, 2)) > mm.tolerance)
+    assert list(bad_rows) == [7] and list(bad_out_rows) == [3]
+    assert mm.worst_input[1] == 7 and mm.worst_output[1] == 3
+    assert len(mm.worst_input) == 3 and 0 <= mm.worst_input[0] < 4
+    # The difference is exactly -A^H on those entries (B holds 0 there).
+    A = conv_matrix(W, SHAPE, **KW)
+    D = mm.difference.toarray()
+    expected = np.zeros_like(D)
+    last = np.zeros(SHAPE, bool)
+    last[:, -1, :] = True
+    expected[last.ravel()] = -A.T.toarray()[last.ravel()]
+    np.testing.assert_allclose(D, expected, atol=1e-12)
+    text = str(mm)
+    assert text.startswith("adjoint mismatch") and f"input {mm.worst_input}" in text
+    assert "B holds 0" in text
+
+
+@needs_torch
+def test_adjoint_mismatch_of_a_right_adjoint_and_of_torch_backward():
+    assert adjoint_mismatch(_conv, _right, in_shape=SHAPE).ok
+    mm = adjoint_mismatch(_torch_conv_function(), in_shape=SHAPE)
+    assert mm.ok and str(mm).startswith("adjoint matches")
+    mm = adjoint_mismatch(_torch_conv_function("last row"), in_shape=SHAPE,
+                          pattern=conv_taps(W, SHAPE, **KW))
+    assert not mm.ok and mm.worst_input[1] == 7
+    # A crop shifted by one pixel: B's band sits one row and column off A^H's.
+    mm = adjoint_mismatch(_conv, _padding_off_by_one, in_shape=SHAPE)
+    assert not mm.ok and mm.max_abs > 0.1
+
+
+@needs_torch
+def test_adjoint_mismatch_plots():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    mm = adjoint_mismatch(_conv, _dropped_last_row, in_shape=SHAPE)
+    fig = mm.plot()
+    assert isinstance(fig, Figure) and len(fig.axes) >= 3
+    assert "B - A^H" in fig.axes[0].get_title()
+    _, ax = plt.subplots()
+    assert mm.plot(ax=ax) is ax
+    flat = adjoint_mismatch(np.eye(3), np.diag([1.0, 1.0, 2.0]))
+    assert flat.worst_input == (2,) and isinstance(flat.plot(), Figure)
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------- hostile input
+def test_functions_that_return_no_array_are_named():
+    for value, kind in [(None, "NoneType"), ("abc", "str"), (object(), "object")]:
+        with pytest.raises(TypeError, match=f"f must return an array.*{kind}"):
+            materialize(lambda x, v=value: v, (3,))
+        with pytest.raises(TypeError, match="forward must return an array") as info:
+            dottest(lambda x, v=value: v, lambda y: y, in_shape=(3,))
+        assert "in_shape" not in str(info.value)
+
+
+def test_a_function_whose_output_size_changes_is_refused():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x.ravel()[: 5 if len(calls) == 1 else 4]
+
+    with pytest.raises(ValueError, match="f returned 4 values .* one output size"):
+        materialize(f, (5,))
+    with pytest.raises(ValueError, match="batched: it must return a stack of"):
+        materialize(lambda X: X[0], (3,), batched=True)
+
+
+def test_empty_and_oversize_inputs_are_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"in_shape=\(0,\) holds no values"):
+        materialize(lambda x: x, (0,))
+    # Ten million inputs: refused before a single probe of 80 MB exists.
+    peak, _ = peak_bytes(lambda: materialize(lambda x: x, (10**7,), max_entries=10**6),
+                         error=ValueError)
+    assert peak < 2**20
+    with pytest.raises(ValueError, match=r"in_shape=\(100000, 100000\) holds 10,000,000,000"):
+        materialize(lambda x: x, (10**5, 10**5))
+    # A dense map: refused while probing, as the entries add up, not after.
+    with pytest.raises(ValueError, match="max_entries=1,000"):
+        materialize(lambda x: np.full(100, x.sum()), (100,), max_entries=1000)
+
+
+@pytest.mark.parametrize("rng, error", [("seed", TypeError), (-1, ValueError),
+                                        (1.5, TypeError), (True, TypeError)])
+def test_rng_is_checked(rng, error):
+    with pytest.raises(error, match="rng"):
+        dottest(np.eye(2), rng=rng)
+
+
+@pytest.mark.parametrize("rtol, error", [(-1, ValueError), (np.nan, ValueError),
+                                         (np.inf, ValueError), ("1e-3", TypeError),
+                                         (True, TypeError)])
+def test_rtol_is_checked(rtol, error):
+    with pytest.raises(error, match="rtol"):
+        assert_adjoint(np.eye(2), rtol=rtol)
+
+
+def test_other_arguments_are_named():
+    f = lambda x: 2 * x  # noqa: E731
+    for kwargs, error, name in [
+            (dict(receptive_field=1.5), TypeError, "receptive_field"),
+            (dict(receptive_field="3"), TypeError, "receptive_field"),
+            (dict(receptive_field=(1, 2, 3)), ValueError, "receptive_field"),
+            (dict(pattern=[[1, 2], [3]]), ValueError, "pattern"),
+            (dict(pattern="abc"), TypeError, "pattern"),
+            (dict(check="yes"), TypeError, "check"),
+            (dict(dtype="no such dtype"), TypeError, "dtype"),
+            (dict(dtype=np.int32), ValueError, "dtype")]:
+        with pytest.raises(error, match=name):
+            materialize(f, (1, 3), **kwargs)
+    with pytest.raises(ValueError, match="trials"):
+        dottest(np.eye(2), trials=2**63)
+    with pytest.raises(TypeError, match="verbose"):
+        dottest(np.eye(2), verbose="yes")

@@ -54,7 +54,7 @@ patterns write the matrix as :math:`\\sum_k w_k E_k`, one 0/1 matrix per filter 
 they label the entries with the filter's letters, and give the gradient with respect to
 the weights. :func:`conv_weight_matrix` turns the convolution around: for a fixed input,
 a matrix acting on the weight.""",
-          modules=("convmat.convolution",), claims=("conv_weight_matrix",)),
+          modules=("convmat.convolution", "convmat.weights"), claims=("conv_weight_matrix",)),
     Group("pooling", "Pooling and unpooling", """
 Max pooling is a 0/1 selection matrix ``S`` (one 1 per row, at each window's maximum) and
 the pooling indices torch returns; average pooling is a fixed matrix. The unpoolings go
