@@ -244,7 +244,7 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
         flattening they follow.
     labels : sequence of str or 2-D array of str, optional
         What to write in each stored entry: one label per stored entry in canonical CSR
-        order (as :meth:`TapPattern.tap_labels` returns), or a grid of ``A``'s shape.
+        order (as :meth:`~convmat.TapPattern.tap_labels` returns), or a grid of ``A``'s shape.
         By default small matrices show their values.
     annotate : bool, optional
         Draw cell by cell with the labels written in (default: when both sides have at
