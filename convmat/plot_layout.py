@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+import weakref
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -69,9 +70,17 @@ class ShownAxes(Axes):
         return _png(self.figure)
 
 
+#: Weak references to the figures made here, oldest first: pyplot does not list them, so
+#: the documentation's gallery reads them from here to save each example's pictures.
+MADE_FIGURES: list = []
+
+
 def new_figure(size, layout="constrained") -> Figure:
     """A figure of ``size`` inches that pyplot does not manage (see the module notes)."""
-    return ShownFigure(figsize=size, layout=layout)
+    fig = ShownFigure(figsize=size, layout=layout)
+    MADE_FIGURES[:] = [ref for ref in MADE_FIGURES if ref() is not None]
+    MADE_FIGURES.append(weakref.ref(fig))
+    return fig
 
 
 def new_axes(ax, size):

@@ -99,6 +99,9 @@ sphinx_gallery_conf = {
         re.escape(p.name) for p in (ROOT / "examples").glob("*.py")
         if re.search(r"^import torch|^from torch", p.read_text(), re.MULTILINE)])),
     "download_all_examples": False,
+    # convmat's plot functions make figures outside pyplot (no double display in Jupyter):
+    # a scraper of their own saves those, the matplotlib one what an example makes itself.
+    "image_scrapers": ("matplotlib", "convmat_docs.gallery_scraper"),
     "within_subsection_order": "FileNameSortKey",
 }
 

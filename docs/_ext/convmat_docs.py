@@ -149,3 +149,19 @@ def setup(app):
     app.add_directive("convmat-run", ConvmatRun)
     app.add_role("test", test_role)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def gallery_scraper(block, block_vars, gallery_conf, **kwargs):
+    """sphinx-gallery scraper for convmat's figures, which pyplot does not manage: save
+    every figure made since the last code block, oldest first, and drop it."""
+    from sphinx_gallery.scrapers import figure_rst
+
+    from convmat import plot_layout
+
+    figures = [ref() for ref in plot_layout.MADE_FIGURES if ref() is not None]
+    plot_layout.MADE_FIGURES.clear()
+    paths = []
+    for fig, path in zip(figures, block_vars["image_path_iterator"]):
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        paths.append(path)
+    return figure_rst(paths, gallery_conf["src_dir"])
