@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-import weakref
+from collections import deque
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -70,16 +70,17 @@ class ShownAxes(Axes):
         return _png(self.figure)
 
 
-#: Weak references to the figures made here, oldest first: pyplot does not list them, so
-#: the documentation's gallery reads them from here to save each example's pictures.
-MADE_FIGURES: list = []
+#: The latest figures made here, oldest first: pyplot does not list them, so the
+#: documentation's gallery reads them from here to save each example's pictures (a figure
+#: whose caller dropped it would be gone before the gallery saw it; a bounded queue keeps
+#: a few alive without keeping every figure of a long session).
+MADE_FIGURES: deque = deque(maxlen=32)
 
 
 def new_figure(size, layout="constrained") -> Figure:
     """A figure of ``size`` inches that pyplot does not manage (see the module notes)."""
     fig = ShownFigure(figsize=size, layout=layout)
-    MADE_FIGURES[:] = [ref for ref in MADE_FIGURES if ref() is not None]
-    MADE_FIGURES.append(weakref.ref(fig))
+    MADE_FIGURES.append(fig)
     return fig
 
 

@@ -158,7 +158,7 @@ def gallery_scraper(block, block_vars, gallery_conf, **kwargs):
 
     from convmat import plot_layout
 
-    figures = [ref() for ref in plot_layout.MADE_FIGURES if ref() is not None]
+    figures = list(plot_layout.MADE_FIGURES)
     plot_layout.MADE_FIGURES.clear()
     paths = []
     for fig, path in zip(figures, block_vars["image_path_iterator"]):
