@@ -65,7 +65,7 @@ print("S @ x =", S @ x.ravel(), "  indices =", idx.ravel())
 chosen = np.zeros(16, bool); chosen[S.indices] = True
 plot_before_after(x, (S @ x.ravel()).reshape(2, 2), block=(2, 2),
                   highlight_before=chosen.reshape(4, 4),
-                  title="Max pooling 2×2, stride 2 (S @ x: one 1 per row of S)");
+                  title="Max pooling 2×2, stride 2 (S @ x: one 1 per row of S)")
 
 # %% [markdown]
 # `S` depends on `x` (on *where* the maxima are), but once they are found, the pooling is
@@ -81,11 +81,11 @@ plot_before_after(x, (S @ x.ravel()).reshape(2, 2), block=(2, 2),
 small = np.array([[1, 2], [3, 4]], dtype=float)[None]
 N = interpolate_matrix((1, 2, 2), scale_factor=2, mode="nearest")
 plot_sparsity(N, in_shape=(1, 2, 2), out_shape=(1, 4, 4),
-              title="Nearest-neighbour upsampling 2×2 → 4×4: N (16×4)");
+              title="Nearest-neighbour upsampling 2×2 → 4×4: N (16×4)")
 
 # %%
 plot_before_after(small, (N @ small.ravel()).reshape(4, 4), block=(2, 2),
-                  title="Nearest neighbour: blocky, every pixel of a block the same");
+                  title="Nearest neighbour: blocky, every pixel of a block the same")
 
 # %% [markdown]
 # Its transpose sums each 2×2 block: `N.T / 4` **is** 2×2 average pooling.
@@ -101,7 +101,7 @@ print("avg_pool_matrix == N.T / 4:", np.allclose(P.toarray(), N.T.toarray() / 4)
 B = bed_of_nails_matrix((1, 2, 2), 2)
 up = (B @ small.ravel()).reshape(4, 4)
 plot_before_after(small, up, block=(2, 2), highlight_after=up != 0,
-                  title="Bed of nails: each value at the top-left corner of its block");
+                  title="Bed of nails: each value at the top-left corner of its block")
 
 # %% [markdown]
 # Bed of nails is a transposed convolution: the one whose 2×2 filter is a single 1 in the
@@ -127,7 +127,7 @@ print("U == S.T:", np.array_equal(U.toarray(), S.T.toarray()))
 decoded = small                     # what the decoder hands to the unpooling
 up = (U @ decoded.ravel()).reshape(4, 4)
 plot_before_after(decoded, up, block=(2, 2), highlight_after=up != 0,
-                  title="Max unpooling: each value where max pooling found its maximum");
+                  title="Max unpooling: each value where max pooling found its maximum")
 
 # %% [markdown]
 # ### What the article means by "restoring"

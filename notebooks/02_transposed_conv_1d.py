@@ -47,7 +47,7 @@ from convmat.plot import plot_stride_comparison, plot_taps
 # %%
 taps = conv_transpose_taps((1, 1, 3), (1, 2), stride=2)   # weight shape (C_in, C_out, 3)
 plot_taps(taps, "xyz", in_shape=(1, 2), out_shape=(1, 5), in_names="ab",
-          title="Fig. 7: [a, b] through [x, y, z] at stride 2 → 5 outputs");
+          title="Fig. 7: [a, b] through [x, y, z] at stride 2 → 5 outputs")
 
 # %%
 grid = np.full(taps.shape, "", dtype=object)
@@ -104,7 +104,7 @@ anim
 # %%
 for s in (1, 2):
     print(f"stride {s}:", conv_transpose_output_shape((1, 1, 3), (1, 2), stride=s))
-plot_stride_comparison((1, 1, 3), (1, 2), transpose=True);
+plot_stride_comparison((1, 1, 3), (1, 2), transpose=True)
 
 # %% [markdown]
 # At stride 1 the copies of the filter overlap on two outputs each (`ay + bx`,

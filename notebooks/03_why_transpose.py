@@ -114,7 +114,7 @@ print((C.T @ C).toarray())
 # `Xᵀ` is read in the appendix.)
 
 # %%
-plot_transpose_pair((1, 1, 3), (1, 4), padding=1);
+plot_transpose_pair((1, 1, 3), (1, 4), padding=1)
 
 # %% [markdown]
 # Side by side, stride 1 and stride 2 for the transposed convolution of `[a, b]`: 4
@@ -122,7 +122,7 @@ plot_transpose_pair((1, 1, 3), (1, 4), padding=1);
 # stride 1 the copies of the filter overlap on two outputs, at stride 2 on one.
 
 # %%
-plot_stride_comparison((1, 1, 3), (1, 2), transpose=True);
+plot_stride_comparison((1, 1, 3), (1, 2), transpose=True)
 
 # %% [markdown]
 # ## 2-D: the same transpose, with a block structure
@@ -141,12 +141,12 @@ for p in (0, 1):
 # 2 keeps every other row and every other column of the stride-1 matrix.
 
 # %%
-plot_stride_comparison((1, 1, 3, 3), (1, 6, 6), padding=1);
+plot_stride_comparison((1, 1, 3, 3), (1, 6, 6), padding=1)
 
 # %%
 C2 = conv_matrix(np.ones((1, 1, 3, 3)), (1, 6, 6), stride=2, padding=1)
 plot_sparsity(C2.T, in_shape=(1, 3, 3), out_shape=(1, 6, 6),
-              title="Cᵀ of the stride-2 conv: the transposed conv 3×3 → 6×6", annotate=False);
+              title="Cᵀ of the stride-2 conv: the transposed conv 3×3 → 6×6", annotate=False)
 
 # %% [markdown]
 # And PyTorch's `conv_transpose2d` is that transpose (`output_padding=1` picks the 6×6
@@ -210,4 +210,4 @@ print({p: conv_transpose_output_shape((1, 1, 3), (1, 4), padding=p)[1] for p in 
 # %%
 print(conv_transpose_output_shape((1, 1, 3), (1, 4), stride=2, padding=2))
 plot_transpose_pair((1, 1, 3), (1, 5), stride=2, padding=2,
-                    title="A 3-tap filter, 4 inputs → 5 outputs: stride 2, padding 2");
+                    title="A 3-tap filter, 4 inputs → 5 outputs: stride 2, padding 2")
