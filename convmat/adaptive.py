@@ -177,7 +177,8 @@ def adaptive_avg_factors(geo: AdaptivePoolGeometry) -> list[Axis]:
     return [adaptive_axis(L, O) for L, O in zip(geo.size, geo.out)]
 
 
-def _float_type(dtype) -> type:
+def interpolation_dtype(dtype) -> type:
+    """The float type torch samples in: ``numpy.float32`` or ``numpy.float64``."""
     try:
         ft = np.dtype(dtype).type
     except TypeError:
@@ -237,7 +238,7 @@ def adaptive_avg_pool_matrix(input_shape, output_size, *, dtype=np.float64,
            [0.        , 0.33333333, 0.5       ],
            [0.        , 0.        , 0.5       ]])
     """
-    ft = _float_type(dtype)
+    ft = interpolation_dtype(dtype)
     geo = adaptive_pool_geometry(input_shape, output_size)
     budget = Budget("adaptive_avg_pool_matrix", "convmat.adaptive_avg_pool_operator",
                     np.dtype(ft).itemsize, max_entries)
@@ -283,7 +284,7 @@ def adaptive_avg_pool_operator(input_shape, output_size, *,
     """
     from .operators import _separable
 
-    ft = _float_type(dtype)
+    ft = interpolation_dtype(dtype)
     geo = adaptive_pool_geometry(input_shape, output_size)
     return _separable("adaptive_avg_pool_operator", geo.entries(), geo.out, geo.channels,
                       lambda: adaptive_avg_factors(geo), ft, geo)

@@ -294,7 +294,7 @@ def conv_matrix(weight: ArrayLike, input_shape, *, stride=1, padding=0, dilation
 
     Examples
     --------
-    The seed's filter ``[x, y, z] = [1, 2, 3]`` over a 4-element input, padded so the
+    The article's filter ``[x, y, z] = [1, 2, 3]`` over a 4-element input, padded so the
     output keeps 4 elements, and its transpose:
 
     >>> import numpy as np

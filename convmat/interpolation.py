@@ -24,7 +24,7 @@ import numpy as np
 from scipy.sparse import csr_array
 
 from ._sparse import Axis, Budget, kron_axes
-from .adaptive import adaptive_axis
+from .adaptive import adaptive_axis, interpolation_dtype
 from .shapes import InterpolateGeometry, interpolate_geometry
 
 __all__ = ["interpolate_matrix"]
@@ -274,15 +274,6 @@ def _kernel(geo: InterpolateGeometry) -> _Kernel:
 
 
 # --------------------------------------------------------------------------- the factors
-def interpolation_dtype(dtype) -> type:
-    """The float type torch samples in: ``numpy.float32`` or ``numpy.float64``."""
-    try:
-        ft = np.dtype(dtype).type
-    except TypeError:
-        ft = None
-    if ft not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got dtype={dtype!r}")
-    return ft
 
 
 def interpolate_entries(geo: InterpolateGeometry) -> list[int]:
