@@ -478,6 +478,9 @@ def probe_matrix(fmap: _Map, dt: np.dtype, budget: Budget, *, pattern=None,
     in_shape = fmap.in_shape
     n = math.prod(in_shape)
     if n == 0:
+        if fmap.matrix:  # the shape is the matrix's own: blame the matrix
+            raise ValueError(f"{fmap.name} of shape {fmap.f.shape} has no columns: there is "
+                             f"no input to probe")
         name = "out_shape" if fmap.name == "adjoint" else "in_shape"
         raise ValueError(f"{name}={in_shape} holds no values: there is no input to probe")
     if n > budget.limit:  # one probe holds n values: refuse before the first one exists

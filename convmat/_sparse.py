@@ -79,13 +79,14 @@ class Budget:
     """How large one builder's matrix may be, and what to say when it is too large.
 
     ``what`` names the builder (``"conv_matrix"``), ``operator`` the matrix-free
-    function to use instead (``"convmat.conv_operator"``), ``itemsize`` the bytes of one
+    function to use instead (``"convmat.conv_operator"``; ``None`` when there is none),
+    ``itemsize`` the bytes of one
     stored value, ``max_entries`` the caller's limit (``None``: ``get_max_entries()``).
     One object travels from the public entry to ``kron_axes`` instead of four arguments.
     """
 
     what: str
-    operator: str
+    operator: str | None
     itemsize: int = 8
     max_entries: int | None = None
 
@@ -109,10 +110,12 @@ class Budget:
             gib = (n_entries * (self.itemsize + 8) + n_rows * 8) / 2**30
             what_big = (f"{n_entries:,} entries" if n_entries >= n_rows
                         else f"{n_rows:,} rows ({n_entries:,} entries)")
+            instead = (f", or use the matrix-free {self.operator} instead"
+                       if self.operator else "")
             raise ValueError(
                 f"{self.what} would store {what_big} (about {gib:.3g} GiB), more than "
                 f"max_entries={limit:,}. Pass max_entries= (or convmat.set_max_entries) to "
-                f"allow it, or use the matrix-free {self.operator} instead."
+                f"allow it{instead}."
             )
 
 

@@ -22,11 +22,12 @@ assembles and the operator applies:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.sparse import csr_array
+from scipy.sparse import csr_array, issparse
 from scipy.sparse.linalg import LinearOperator
 
 from ._args import as_array
@@ -81,16 +82,44 @@ class _SampleOperator(LinearOperator):
     # and refuse what holds no numbers with the argument named: scipy's own would raise
     # a raw torch RuntimeError or "dimension mismatch".
     def matvec(self, x):
-        return super().matvec(as_array(x, "x"))
+        return super().matvec(self._vector(x, "x", self.in_shape))
 
     def rmatvec(self, x):
-        return super().rmatvec(as_array(x, "x"))
+        return super().rmatvec(self._vector(x, "x", self.out_shape))
 
     def matmat(self, X):
-        return super().matmat(as_array(X, "X"))
+        return super().matmat(self._vector(X, "X", self.in_shape, columns=True))
 
     def rmatmat(self, X):
-        return super().rmatmat(as_array(X, "X"))
+        return super().rmatmat(self._vector(X, "X", self.out_shape, columns=True))
+
+    def _vector(self, x, name: str, shape, *, columns: bool = False) -> np.ndarray:
+        """``x`` as an array of flat samples of ``shape``, or an error naming ``name``."""
+        x = as_array(x, name)
+        n = math.prod(shape)
+        fits = (x.ndim == 2 and x.shape[0] == n) if columns else (
+            x.shape in ((n,), (n, 1)))
+        if not fits:
+            wanted = (f"({n}, k): one flattened sample of {shape} a column" if columns
+                      else f"({n},) or ({n}, 1): one flattened sample of {shape}")
+            raise ValueError(f"{name} must have shape {wanted}, got {name} of shape "
+                             f"{x.shape}")
+        return x
+
+    def dot(self, x):
+        # Behind ``A @ x`` and ``A * x``: scipy reads x with np.asarray, which a tensor
+        # with requires_grad refuses with a raw RuntimeError.
+        if not (isinstance(x, LinearOperator) or np.isscalar(x) or issparse(x)):
+            x = as_array(x, "x")
+        return super().dot(x)
+
+    # ``A.H`` and ``A.T`` stay operators of this kind (scipy's own wrappers would read their
+    # argument with np.asarray again); a subclass with a better adjoint overrides _adjoint.
+    def _adjoint(self):
+        return _AdjointOperator(self)
+
+    def _transpose(self):
+        return self._adjoint() if self.dtype.kind in "biuf" else super()._transpose()
 
     def _matvec(self, x):
         return self._matmat(np.reshape(x, (-1, 1))).reshape(-1)
@@ -101,6 +130,23 @@ class _SampleOperator(LinearOperator):
     def __repr__(self) -> str:
         return (f"<{self.shape[0]}x{self.shape[1]} {type(self).__name__} {self.in_shape} -> "
                 f"{self.out_shape} with dtype={self.dtype}>")
+
+
+class _AdjointOperator(_SampleOperator):
+    """``A^H`` of a :class:`_SampleOperator`: its products swapped."""
+
+    def __init__(self, A: _SampleOperator):
+        self.A = A
+        super().__init__(A.out_shape, A.in_shape, A.dtype)
+
+    def _matmat(self, X):
+        return self.A._rmatmat(X)
+
+    def _rmatmat(self, Y):
+        return self.A._matmat(Y)
+
+    def _adjoint(self):
+        return self.A
 
 
 # --------------------------------------------------------------------------- convolutions
@@ -256,19 +302,34 @@ class IndexOperator(_SampleOperator):
     Attributes
     ----------
     src : ndarray of int, shape (m,)
-        The index map: the flat input read by each output, ``-1`` for none.
+        The index map: the flat input read by each output, ``-1`` for none. Built on
+        first use when the operator was given a function for it, so that making an
+        operator costs nothing however large its shapes (it is as large as one output).
     in_shape, out_shape : tuple of int
         Sample shapes.
     """
 
-    def __init__(self, src: np.ndarray, in_shape, out_shape, dtype=np.float64):
-        self.src = np.asarray(src).reshape(-1)
-        if self.src.dtype.kind not in "iu":
-            raise TypeError(f"src must hold integers, got an array of dtype {self.src.dtype}")
+    def __init__(self, src, in_shape, out_shape, dtype=np.float64):
+        self._make_src = src if callable(src) else (lambda: src)
         super().__init__(in_shape, out_shape, dtype)
-        self._zeros = bool(self.src.size) and self.src.min() < 0
+        if not callable(src):
+            _ = self.src  # an array given: check it now, not at the first product
+
+    @functools.cached_property
+    def src(self) -> np.ndarray:
+        src = np.asarray(self._make_src()).reshape(-1)
+        if src.dtype.kind not in "iu":
+            raise TypeError(f"src must hold integers, got an array of dtype {src.dtype}")
+        return src
+
+    @functools.cached_property
+    def _zeros(self) -> bool:
+        return bool(self.src.size) and self.src.min() < 0
+
+    @functools.cached_property
+    def _read(self) -> np.ndarray:
         # A missing input reads an extra zero row, one past the end.
-        self._read = np.where(self.src < 0, self.shape[1], self.src) if self._zeros else self.src
+        return np.where(self.src < 0, self.shape[1], self.src) if self._zeros else self.src
 
     def _matmat(self, X):
         X = np.asarray(X)
@@ -313,7 +374,7 @@ def pixel_shuffle_operator(input_shape, upscale_factor: int) -> IndexOperator:
     array([0., 2., 1., 3., 4., 6., 5., 7.])
     """
     geo = pixel_shuffle_geometry(input_shape, upscale_factor)
-    return IndexOperator(geo.source(), geo.in_shape, geo.out_shape)
+    return IndexOperator(geo.source, geo.in_shape, geo.out_shape)
 
 
 def pixel_unshuffle_operator(input_shape, downscale_factor: int) -> IndexOperator:
@@ -331,7 +392,7 @@ def pixel_unshuffle_operator(input_shape, downscale_factor: int) -> IndexOperato
     array([0., 2., 1., 3., 4., 6., 5., 7.])
     """
     geo = pixel_unshuffle_geometry(input_shape, downscale_factor)
-    return IndexOperator(geo.source(), geo.in_shape, geo.out_shape)
+    return IndexOperator(geo.source, geo.in_shape, geo.out_shape)
 
 
 def bed_of_nails_operator(input_shape, scale_factor, *, offset=0) -> IndexOperator:
@@ -352,7 +413,8 @@ def bed_of_nails_operator(input_shape, scale_factor, *, offset=0) -> IndexOperat
     array([1., 3., 5.])
     """
     geo = bed_of_nails_geometry(input_shape, scale_factor, offset=offset)
-    return IndexOperator(bed_of_nails_source(geo), (geo.channels, *geo.size), geo.out_shape)
+    return IndexOperator(functools.partial(bed_of_nails_source, geo),
+                         (geo.channels, *geo.size), geo.out_shape)
 
 
 def max_unpool_operator(indices: ArrayLike, kernel_size, *, stride=None, padding=0,

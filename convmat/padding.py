@@ -27,6 +27,7 @@ torch's rules (2.13), all reproduced here:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -406,10 +407,17 @@ class PadOperator(_SampleOperator):
 
     def __init__(self, geometry: PadGeometry, dtype=np.float64):
         self.geometry = geometry
-        self.sources = pad_sources(geometry)
-        segments = [_segments(s, b) for s, b in zip(self.sources, geometry.before)]
-        self._blocks = list(itertools.product(*segments))
         super().__init__(geometry.in_shape, geometry.out_shape, dtype)
+
+    # Built on first use: making the operator costs nothing however long its axes.
+    @functools.cached_property
+    def sources(self) -> list[np.ndarray]:
+        return pad_sources(self.geometry)
+
+    @functools.cached_property
+    def _blocks(self) -> list[tuple]:
+        segments = [_segments(s, b) for s, b in zip(self.sources, self.geometry.before)]
+        return list(itertools.product(*segments))
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """``(N, *in_shape) -> (N, *out_shape)``: ``F.pad`` of a batch."""

@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
 from ._args import as_array, as_bool, as_shape, shape_of
-from ._sparse import Budget, index_dtype, make_csr
+from ._sparse import Budget, get_max_entries, index_dtype, make_csr
 from .operators import _SampleOperator
 
 __all__ = ["GridSampleGeometry", "GridSampleOperator", "affine_grid", "grid_sample_geometry",
@@ -604,6 +604,13 @@ def affine_grid(theta: ArrayLike, size, *, align_corners: bool = False) -> np.nd
         raise ValueError(f"size must hold positive sizes, got size={shape}")
     ft = theta.dtype.type
     spatial = shape[1:]
+    # The grid is the result itself: refuse one past the limit before allocating it.
+    n_values, limit = math.prod(spatial) * nd, get_max_entries()
+    if n_values > limit:
+        raise ValueError(
+            f"affine_grid would return {n_values:,} values (about "
+            f"{n_values * theta.dtype.itemsize / 2**30:.3g} GiB) for size={shape}, more "
+            f"than max_entries={limit:,}; convmat.set_max_entries allows it")
     base = np.empty((*spatial, nd + 1), dtype=ft)
     for d, n in enumerate(spatial):  # coordinate nd - 1 - d varies along axis d
         base[..., nd - 1 - d] = _linspace(n, align_corners, ft).reshape(

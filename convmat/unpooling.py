@@ -63,9 +63,13 @@ def max_unpool_indices(indices: ArrayLike, kernel_size, *, stride=None, padding=
     if plane and idx.size:
         low, high = idx.min(), idx.max()  # compared before any cast: a huge uint64 stays huge
         if low < 0 or high >= plane:
+            # The size comes from the arguments: say which, so a wrong stride is found.
+            origin = (f"output_size={output_size!r}" if output_size is not None else
+                      f"(L - 1) * stride - 2 * padding + kernel_size with kernel_size="
+                      f"{kernel_size!r}, stride={stride!r}, padding={padding!r}")
             raise ValueError(
-                f"indices must lie in [0, {plane}) for an output of spatial size {geo.out}, "
-                f"found index {low if low < 0 else high}"
+                f"indices must lie in [0, {plane}) for an output of spatial size {geo.out} "
+                f"({origin}), found index {low if low < 0 else high}"
             )
     return geo, idx
 

@@ -79,18 +79,56 @@ class Window:
     def count_inside(self, dim: int, n_out: int | None = None) -> int:
         """How many of ``positions(dim, n_out)`` fall inside the input, by arithmetic.
 
-        For each tap ``t`` the outputs ``j`` with ``0 <= j s - p + t d < L`` form a range,
-        so the count costs ``O(kernel)``, not ``O(n_out * kernel)``: it sizes a matrix
-        before anything is allocated.
+        The pairs ``(j, t)`` with ``0 <= j s - p + t d < L`` are the lattice points of a
+        box between two parallel lines, so the count is ``F(L - 1 + p) - F(p - 1)`` with
+        ``F(c)`` the points on or under ``j s + t d = c``: a floor sum, ``O(log)`` however
+        large the kernel or the output. It sizes a matrix before anything is allocated.
         """
         n_out = self.out[dim] if n_out is None else n_out
         s, p, d, L = self.stride[dim], self.pad_before[dim], self.dilation[dim], self.size[dim]
-        total = 0
-        for t in range(self.kernel[dim]):
-            first = max(0, -((t * d - p) // s))         # ceil((p - t d) / s)
-            last = min(n_out - 1, (L - 1 + p - t * d) // s)
-            total += max(0, last - first + 1)
-        return total
+        k = self.kernel[dim]
+        return (_points_under(L - 1 + p, n_out, k, s, d)
+                - _points_under(p - 1, n_out, k, s, d))
+
+
+def _points_under(c: int, n: int, k: int, s: int, d: int) -> int:
+    """``#{(j, t) : 0 <= j < n, 0 <= t < k, j s + t d <= c}`` in Python integers.
+
+    For tap ``t`` the outputs are ``j <= (c - t d) // s``, clipped to ``[0, n)``: taps up
+    to ``t1`` see all ``n`` outputs, taps past ``c // d`` see none, and the ones between
+    add ``(c - t d) // s + 1``, whose sum is a floor sum.
+    """
+    if n <= 0 or k <= 0 or c < 0:
+        return 0
+    t1 = min(k - 1, (c - (n - 1) * s) // d)          # every output inside
+    last = min(k - 1, c // d)                         # some output inside
+    full = n * max(0, t1 + 1)
+    first = max(0, t1 + 1)
+    if first > last:
+        return full
+    m = last - first + 1
+    # sum_{t=first}^{last} ((c - t d) // s + 1) with u = last - t: sum_u (u d + b) // s
+    return full + m + _floor_sum(m, s, d, c - last * d)
+
+
+def _floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """``sum_{i=0}^{n-1} (a i + b) // m`` for ``a, b >= 0``, ``m > 0``, in ``O(log)``.
+
+    The classic Euclid-like reduction: take the whole parts of ``a / m`` and ``b / m``
+    out, then swap the roles of the axes and recurse on the smaller slope.
+    """
+    total = 0
+    while True:
+        if a >= m:
+            total += (n - 1) * n // 2 * (a // m)
+            a %= m
+        if b >= m:
+            total += n * (b // m)
+            b %= m
+        y_max = a * n + b
+        if y_max < m:
+            return total
+        n, b, m, a = y_max // m, y_max % m, a, m
 
 
 def effective_kernel(kernel, dilation) -> tuple[int, ...]:

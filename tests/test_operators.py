@@ -20,6 +20,7 @@ from scipy.sparse.linalg import LinearOperator
 from convmat import (
     ConvOperator,
     SeparableOperator,
+    affine_grid,
     avg_pool_matrix,
     avg_pool_operator,
     bed_of_nails_matrix,
@@ -35,6 +36,7 @@ from convmat import (
     max_pool_selection,
     max_unpool_matrix,
     max_unpool_operator,
+    pad_operator,
     pixel_shuffle_matrix,
     pixel_shuffle_operator,
     pixel_unshuffle_matrix,
@@ -364,3 +366,43 @@ def test_oversized_separable_factors_are_refused_before_any_allocation(build, en
     entry_limit(10**6)
     peak, _ = peak_bytes(build, ValueError)
     assert peak < 1 << 20
+
+
+# An operator is as large as one of its products: making one allocates nothing, so a shape
+# no machine could apply it to is still an operator with the right shape (its index map
+# or padding sources are built at the first product).
+@pytest.mark.parametrize("make, shape", [
+    (lambda: bed_of_nails_operator((1, 10**9, 10**9), 2), (4 * 10**18, 10**18)),
+    (lambda: pixel_unshuffle_operator((1, 10**5, 10**5), 2), (10**10, 10**10)),
+    (lambda: pixel_shuffle_operator((4, 10**5, 10**5), 2), (4 * 10**10, 4 * 10**10)),
+    (lambda: pad_operator((1, 10**9, 10**9), (1, 1)), (10**18 + 2 * 10**9, 10**18)),
+], ids=["bed_of_nails", "pixel_unshuffle", "pixel_shuffle", "pad"])
+def test_making_a_huge_operator_allocates_nothing(make, shape):
+    A = make()
+    assert A.shape == shape
+
+
+def test_lazy_index_map_is_the_builders():
+    # The same operator, its map built at the first product: bed of nails by hand.
+    B = bed_of_nails_operator((1, 3), 2, offset=1)
+    np.testing.assert_array_equal(B @ np.array([1.0, 2.0, 3.0]), [0, 1, 0, 2, 0, 3])
+    np.testing.assert_array_equal(B.src, [-1, 0, -1, 1, -1, 2])
+
+
+def test_operator_products_name_the_vector_and_its_shape():
+    B = bed_of_nails_operator((1, 3), 2)
+    with pytest.raises(ValueError, match=r"x must have shape \(3,\) or \(3, 1\).*\(4,\)"):
+        B @ np.ones(4)
+    with pytest.raises(ValueError, match=r"x must have shape \(6,\) or \(6, 1\).*\(3,\)"):
+        B.H @ np.ones(3)
+    with pytest.raises(ValueError, match=r"X must have shape \(3, k\)"):
+        B.matmat(np.ones(3))
+    # A.H and A.T stay convmat operators: their products read tensors and name x too.
+    assert type(B.H).__module__.startswith("convmat") and B.H.H is B
+    with pytest.raises(TypeError, match="x must hold numbers"):
+        B.T @ None
+
+
+def test_affine_grid_past_the_limit_is_refused_by_size():
+    with pytest.raises(ValueError, match=r"size=\(1, 100000, 100000\).*max_entries"):
+        affine_grid(np.eye(2, 3), (1, 10**5, 10**5))

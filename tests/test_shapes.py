@@ -318,6 +318,18 @@ def test_window_by_hand():
     assert win.count_inside(0) == 5
 
 
+def test_count_inside_is_arithmetic_for_huge_windows():
+    # A 10**12-tap window must be counted without a loop over its taps. Without padding
+    # every tap is inside: n_out * k. With 'same' padding p on both sides (stride 1), the
+    # outputs at distance i < p from each edge lose p - i taps: n * k - p (p + 1).
+    k, n = 10**12 + 1, 3 * 10**12
+    valid = Window((n,), (k,), (1,), (1,), (0,), (0,), (n - k + 1,))
+    assert valid.count_inside(0) == (n - k + 1) * k
+    p = k // 2
+    same = Window((n,), (k,), (1,), (1,), (p,), (p,), (n,))
+    assert same.count_inside(0) == n * k - p * (p + 1)
+
+
 # =========================================================================== geometries
 @pytest.mark.parametrize("geo, in_shape, out_shape", [
     # (4 - 3) // 1 + 1 = 2; with padding 1: (6 - 3) + 1 = 4.
