@@ -40,6 +40,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.linalg import LinearOperator
 from torch import nn
 
+from ._args import _is_sequence, as_array, as_shape, is_int
 from ._sparse import Budget
 from .network_trace import check_batch, run
 
@@ -297,16 +298,29 @@ def _model_dtype(model: nn.Module, x: torch.Tensor):
 
 
 def _sample(model: nn.Module, x) -> torch.Tensor:
-    t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x))
-    if t.ndim < 1:
-        raise ValueError(f"x must be one sample of shape (C, *spatial), got a scalar {x!r}")
+    if isinstance(x, torch.Tensor):
+        t = x
+    else:  # lists, arrays; strings, objects and ragged lists are refused by name
+        t = torch.from_numpy(np.array(as_array(x, "x", kinds="biuf")))
+    if t.ndim < 1 or t.numel() == 0:
+        raise ValueError(f"x must be one sample of shape (C, *spatial) holding values, got "
+                         f"x of shape {tuple(t.shape)}")
     dtype, device = _model_dtype(model, t)
     return t.detach().to(device=device, dtype=dtype)[None]
 
 
-def _linearize(model, x, *, structural: bool, max_entries) -> Linearization:
+def _linearize(model, x, *, structural: bool, max_entries,
+               name: str = "x") -> Linearization:
     _check_eval(model)
     xb = _sample(model, x)
+    try:
+        return _trace(model, xb, structural=structural, max_entries=max_entries)
+    except ValueError as err:  # every layer ran on this sample: say which one it was
+        raise ValueError(f"{err} (on the sample {name} of shape {tuple(xb.shape[1:])})") \
+            from err
+
+
+def _trace(model, xb, *, structural: bool, max_entries) -> Linearization:
     nodes = []
 
     def make_node(call, srcs, built, value):
@@ -406,21 +420,28 @@ def linearize(model: nn.Module, x: ArrayLike, *, max_entries: int | None = None
 
 
 # --------------------------------------------------------------------------- receptive fields
-def _shape(input_shape) -> tuple[int, ...]:
-    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
-        raise TypeError(f"input_shape must be a tuple of ints (C, *spatial), got "
-                        f"input_shape={input_shape!r}")
-    shape = tuple(input_shape)
-    if not shape or any(isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer))
-                        or s < 1 for s in shape):
+def _shape(input_shape, max_entries) -> tuple[int, ...]:
+    shape = as_shape(input_shape, "input_shape")
+    if min(shape) < 1:
         raise ValueError(f"input_shape must be positive ints (C, *spatial), got "
                          f"input_shape={shape}")
-    return tuple(int(s) for s in shape)
+    # The model runs once on a sample of zeros of this shape: refuse one past the limit.
+    limit = Budget("receptive_field", None, 8, max_entries).limit  # max_entries checked
+    if math.prod(shape) > limit:
+        raise ValueError(f"input_shape={shape} holds {math.prod(shape):,} values, more than "
+                         f"max_entries={limit:,}: the model runs once on a sample of that "
+                         f"shape; pass max_entries= (or convmat.set_max_entries) to allow it")
+    return shape
 
 
 def _flat_index(output_index, out_shape) -> int:
-    idx = (output_index,) if isinstance(output_index, (int, np.integer)) else \
-        tuple(output_index)
+    if is_int(output_index):
+        idx = (output_index,)
+    elif isinstance(output_index, (str, bytes)) or not _is_sequence(output_index):
+        raise TypeError(f"output_index must be a tuple of ints (channel, *position), got "
+                        f"output_index={output_index!r}")
+    else:
+        idx = tuple(output_index)
     if len(idx) != len(out_shape) or any(
             isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer))
             or not -n <= i < n for i, n in zip(idx, out_shape)):
@@ -482,8 +503,9 @@ def receptive_field(model: nn.Module, input_shape, output_index=None, *,
            [0, 1, 1],
            [0, 0, 1]])
     """
-    shape = _shape(input_shape)
-    lin = _linearize(model, np.zeros(shape), structural=True, max_entries=max_entries)
+    shape = _shape(input_shape, max_entries)
+    lin = _linearize(model, np.zeros(shape), structural=True, max_entries=max_entries,
+                     name="input_shape")
     if output_index is None:
         budget = Budget("receptive_field", "receptive_field(..., output_index)", 1,
                         max_entries)

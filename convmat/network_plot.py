@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._args import as_array
+
 __all__ = ["plot_effective_receptive_field", "plot_receptive_field"]
 
 
@@ -19,13 +21,14 @@ def _axes(ax):
     return ax
 
 
-def _as_sample(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"the plots show 1-D and 2-D samples, (C, L) or (C, H, W); got x of "
-                         f"shape {x.shape}")
+def _as_sample(x, output_index) -> np.ndarray:
+    x = as_array(x, "x", kinds="biuf").astype(np.float64)
+    if x.ndim not in (2, 3) or x.size == 0:
+        raise ValueError(f"the plots show 1-D and 2-D samples holding values, (C, L) or "
+                         f"(C, H, W); got x of shape {x.shape}")
+    if output_index is None:  # receptive_field's whole pattern is no picture of one output
+        raise TypeError("output_index must be a tuple of ints (channel, *position): the "
+                        "plots show the field of one output, got output_index=None")
     return x
 
 
@@ -90,7 +93,7 @@ def plot_receptive_field(model, x, output_index, *, ax=None, color="tab:red"):
 
     from .network import receptive_field
 
-    x = _as_sample(x)
+    x = _as_sample(x, output_index)
     field = receptive_field(model, x.shape, output_index).any(axis=0)
     ax = _axes(ax)
     _background(ax, x)
@@ -144,7 +147,7 @@ def plot_effective_receptive_field(model, x, output_index, *, ax=None, cmap="mag
 
     from .network import effective_receptive_field
 
-    x = _as_sample(x)
+    x = _as_sample(x, output_index)
     erf = effective_receptive_field(model, x, output_index).sum(axis=0)
     ax = _axes(ax)
     _background(ax, x)

@@ -622,3 +622,36 @@ def test_network_is_optional():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert 'pip install "convmat[torch]"' in out and "torch==2.13.0" in out
+
+
+# --------------------------------------------------------------------------- bad input
+def _conv_relu():
+    return nn.Sequential(nn.Conv1d(1, 1, 3), nn.ReLU()).double().eval()
+
+
+@pytest.mark.parametrize("x, kind, match", [
+    ([[1.0, 2.0], [3.0]], ValueError, r"x must be a rectangular array"),
+    ("abc", TypeError, r"x must hold numbers"),
+    (np.zeros((1, 0)), ValueError, r"x must be one sample .* got x of shape \(1, 0\)"),
+    # torch's own refusal, with the sample it was given named
+    (np.zeros((1, 2)), ValueError, r"Kernel size can't be greater.*sample x of shape \(1, 2\)"),
+])
+def test_linearize_names_a_bad_sample(x, kind, match):
+    with pytest.raises(kind, match=match):
+        linearize(_conv_relu(), x)
+
+
+def test_receptive_field_refuses_a_huge_shape_before_running_the_model():
+    with pytest.raises(ValueError, match=r"input_shape=\(1, 1000000000, 1000000000\)"):
+        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3)).eval(), (1, 10**9, 10**9))
+    with pytest.raises(TypeError, match="max_entries"):
+        receptive_field(_conv_relu(), (1, 6), max_entries="10")
+
+
+@pytest.mark.parametrize("index", [1.5, None, object()])
+def test_output_index_that_is_no_index_is_named(index):
+    model = _conv_relu()
+    with pytest.raises(TypeError, match="output_index"):
+        effective_receptive_field(model, np.ones((1, 6)), index)
+    with pytest.raises(TypeError, match="output_index"):
+        plot_receptive_field(model, np.ones((1, 6)), index)
