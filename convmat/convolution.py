@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-from ._args import as_array, shape_of
+from ._args import _is_sequence, as_array, as_int, as_tuple, shape_of
 from ._sparse import Axis, Budget, Pattern, kron_axes, make_csr
 from .shapes import (
     ConvGeometry,
@@ -143,13 +143,16 @@ class TapPattern:
         return np.arange(self.taps.size) if self.entry is None else self.entry
 
     def _flat_tap(self, tap) -> int:
-        size = int(np.prod(self.weight_shape))
-        if isinstance(tap, tuple):
-            return int(np.ravel_multi_index(tap, self.weight_shape))
-        tap = int(tap)
-        if not 0 <= tap < size:
-            raise ValueError(f"tap must be a flat index in [0, {size}), got tap={tap}")
-        return tap
+        size = math.prod(self.weight_shape)
+        if isinstance(tap, tuple):  # a multi-index into the weight, each inside its axis
+            index = as_tuple(tap, len(self.weight_shape), "tap", at_least=0)
+            if len(tap) != len(self.weight_shape) or any(
+                    i >= n for i, n in zip(index, self.weight_shape)):
+                raise ValueError(f"tap must be a flat index in [0, {size}) or a multi-index "
+                                 f"inside the weight's shape {self.weight_shape}, got "
+                                 f"tap={tap!r}")
+            return int(np.ravel_multi_index(index, self.weight_shape))
+        return as_int(tap, "tap", at_least=0, at_most=size - 1)
 
     def matrix(self, weight: ArrayLike) -> csr_array:
         """The matrix ``sum_k weight[k] E_k`` for a weight of ``weight_shape``."""
@@ -174,11 +177,8 @@ class TapPattern:
         batch); either may also have the sample's full shape. No complex conjugation is
         applied: this is the bilinear form, as for real tensors in torch.
         """
-        g = np.asarray(grad_output)
-        xv = np.asarray(x)
-        rows_n, cols_n = self.shape
-        g = g.reshape(-1, rows_n) if g.size != rows_n else g.reshape(1, rows_n)
-        xv = xv.reshape(-1, cols_n) if xv.size != cols_n else xv.reshape(1, cols_n)
+        g = _samples(grad_output, "grad_output", self.shape[0])
+        xv = _samples(x, "x", self.shape[1])
         if g.shape[0] != xv.shape[0]:
             raise ValueError(
                 f"grad_output and x must hold the same number of samples, got "
@@ -206,6 +206,10 @@ class TapPattern:
         if names is None:
             names = [f"w[{','.join(map(str, np.unravel_index(k, self.weight_shape)))}]"
                      for k in range(size)]
+        if not (isinstance(names, str) or _is_sequence(names)) or not all(
+                isinstance(n, str) for n in names):
+            raise TypeError(f"names must be a sequence of strings (one per weight), got "
+                            f"names={names!r}")
         names = list(names)
         if len(names) != size:
             raise ValueError(
@@ -216,6 +220,15 @@ class TapPattern:
         for e, k in zip(self._contribution_entries().tolist(), self.taps.tolist()):
             labels[e].append(names[k])
         return ["+".join(parts) for parts in labels]
+
+
+def _samples(value, name: str, n: int) -> np.ndarray:
+    """``value`` as ``(N, n)`` flat samples: one vector, a batch, or the sample's shape."""
+    arr = as_array(value, name)
+    if arr.size == 0 or arr.size % n:
+        raise ValueError(f"{name} must hold one or more flattened samples of {n} values, got "
+                         f"{name} of shape {arr.shape}")
+    return arr.reshape(-1, n)
 
 
 # The matrix-free alternatives every size refusal points to.

@@ -449,7 +449,11 @@ class AdjointMismatch:
         Figure.
         """
         import matplotlib.pyplot as plt
+        from matplotlib.axes import Axes
 
+        if ax is not None and not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes (or None for a new figure), got "
+                            f"ax={ax!r}")
         if ax is not None:
             _plot_difference(self, ax)
             return ax

@@ -530,3 +530,20 @@ def test_zero_input_channels_are_refused():
     assert tuple(y.shape) == (1, 0, 3)
     with pytest.raises(ValueError, match="at least one filter and one channel per group"):
         conv_matrix(np.zeros((1, 0, 3)), (0, 5))
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("call, kind, match", [
+    (lambda T: T.basis(None), TypeError, r"tap must be an integer"),
+    (lambda T: T.basis(3), ValueError, r"tap must be .*3"),
+    (lambda T: T.basis(float("inf")), TypeError, r"tap"),
+    (lambda T: T.basis((0, 0, 5)), ValueError, r"tap must be .*\(0, 0, 5\)"),
+    (lambda T: T.tap_labels(3), TypeError, r"names must be a sequence of strings"),
+    (lambda T: T.tap_labels([1, 2, 3]), TypeError, r"names must be a sequence of strings"),
+    (lambda T: T.weight_gradient(None, np.ones(5)), TypeError, r"grad_output must hold"),
+    (lambda T: T.weight_gradient(np.ones(3), np.ones(4)), ValueError,
+     r"x must hold one or more flattened samples of 5 values, got x of shape \(4,\)"),
+])
+def test_tap_pattern_methods_name_their_arguments(call, kind, match):
+    with pytest.raises(kind, match=match):
+        call(conv_taps((1, 1, 3), (1, 5)))

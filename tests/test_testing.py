@@ -659,3 +659,13 @@ def test_other_arguments_are_named():
         dottest(np.eye(2), trials=2**63)
     with pytest.raises(TypeError, match="verbose"):
         dottest(np.eye(2), verbose="yes")
+
+
+def test_mismatch_plot_names_a_bad_ax_and_an_empty_forward():
+    mm = adjoint_mismatch(np.array([[1.0, 2.0], [0.0, 3.0]]))
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, .* got ax='left'"):
+        mm.plot(ax="left")
+    with pytest.raises(ValueError, match=r"forward of shape \(1, 0\) maps from an empty space"):
+        adjoint_mismatch(np.zeros((1, 0)))
+    with pytest.raises(ValueError, match=r"forward of shape \(0, 2\) maps to an empty space"):
+        adjoint_mismatch(np.zeros((0, 2)))
