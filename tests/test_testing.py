@@ -663,7 +663,7 @@ def test_other_arguments_are_named():
 
 def test_mismatch_plot_names_a_bad_ax_and_an_empty_forward():
     mm = adjoint_mismatch(np.array([[1.0, 2.0], [0.0, 3.0]]))
-    with pytest.raises(TypeError, match="ax must be a matplotlib Axes, .* got ax='left'"):
+    with pytest.raises(TypeError, match=r"ax must be a matplotlib Axes .* got ax=.left."):
         mm.plot(ax="left")
     with pytest.raises(ValueError, match=r"forward of shape \(1, 0\) maps from an empty space"):
         adjoint_mismatch(np.zeros((1, 0)))
