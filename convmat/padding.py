@@ -37,8 +37,8 @@ from numpy.typing import DTypeLike
 from scipy.sparse import csr_array
 
 from ._args import as_int, as_shape, is_int
+from ._sample_operator import _SampleOperator
 from ._sparse import Budget, index_dtype, make_csr
-from .operators import _SampleOperator
 from .window import pad_source
 
 __all__ = ["PAD_MODES", "PadGeometry", "PadOperator", "pad_geometry", "pad_matrix",

@@ -31,8 +31,8 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
 from ._args import as_array, as_bool, as_shape, shape_of
+from ._sample_operator import _SampleOperator
 from ._sparse import Budget, get_max_entries, index_dtype, make_csr
-from .operators import _SampleOperator
 
 __all__ = ["GridSampleGeometry", "GridSampleOperator", "affine_grid", "grid_sample_geometry",
            "grid_sample_matrix", "grid_sample_operator", "grid_sample_output_shape"]

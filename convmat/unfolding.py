@@ -24,9 +24,9 @@ from scipy.sparse import csr_array
 
 from ._args import as_shape, as_tuple, is_int
 from ._kernels import c_strides
+from ._sample_operator import _SampleOperator
 from ._sparse import Axis, Budget, index_dtype, make_csr
 from .convolution import conv_axes
-from .operators import _SampleOperator
 from .shapes import ConvGeometry
 from .window import Window, effective_kernel
 

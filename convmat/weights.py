@@ -17,9 +17,9 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
 from ._args import as_array, as_sample_shape, shape_of
+from ._sample_operator import _SampleOperator
 from ._sparse import Axis, Budget, kron_axes
 from .convolution import check_size, conv_axes, weight_array
-from .operators import _SampleOperator
 from .shapes import ConvGeometry, conv_geometry
 from .unfolding import _placed, _repeat_blocks
 
