@@ -15,7 +15,6 @@ certifies its answer without an SVD of the whole map.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -23,7 +22,15 @@ from scipy.linalg import eigh, eigh_tridiagonal
 from scipy.sparse.linalg import ArpackNoConvergence, svds
 
 from ._args import as_int, is_real
-from ._sparse import get_max_entries
+from ._circulant import (
+    Circulant,
+    check_symbol_size,
+    circulant,
+    group_blocks,
+    symbol_at,
+    symbols,
+    top_frequency,
+)
 from .convolution import conv_matrix, weight_array
 from .operators import conv_operator
 from .shapes import ConvGeometry, conv_geometry
@@ -90,138 +97,8 @@ class OperatorNorm(float):
         return (OperatorNorm, (float(self), self.lower, self.upper, self.method))
 
 
-# --------------------------------------------------------------------------- the circulant
-@dataclass(frozen=True)
-class _Circulant:
-    """A (polyphase) circulant that contains the convolution, per spatial axis.
-
-    On a grid of ``grid[i]`` points with polyphase stride ``step[i]`` (dividing it), coarse
-    output ``j`` reads ``u[(j step + offsets[t]) mod grid]`` for tap ``t``; the input ``x``
-    sits at grid points ``[0, N)``. ``rows`` is how often one circulant row appears in the
-    convolution (1 unless circular padding wraps the output); ``exact``: the convolution
-    *is* the circulant (every grid point an input, every coarse row an output, once).
-    ``windowed[i]``: axis ``i`` ends in zeros (a test vector must vanish at its borders).
-    """
-
-    grid: tuple[int, ...]
-    step: tuple[int, ...]
-    offsets: tuple[np.ndarray, ...]
-    rows: int
-    exact: bool
-    windowed: tuple[bool, ...]
-
-    @property
-    def coarse(self) -> tuple[int, ...]:
-        return tuple(G // s for G, s in zip(self.grid, self.step))
-
-
-def _circulant(geo: ConvGeometry, extra=None) -> _Circulant | None:
-    """The circulant of ``geo`` (``extra[i]`` more stride steps of grid on zero-padded
-    axes), or ``None`` when the padding mode is no restriction of one (reflect, replicate,
-    a cropping circular padding)."""
-    win = geo.window
-    extra = (0,) * win.ndim if extra is None else extra
-    grid, step, offsets, rows, exact, windowed = [], [], [], 1, True, []
-    for i, (L, k, s, d, b, a, out) in enumerate(zip(
-            win.size, win.kernel, win.stride, win.dilation, win.pad_before, win.pad_after,
-            win.out)):
-        offsets.append(np.arange(k, dtype=np.int64) * d - b)
-        if geo.padding_mode == "zeros" or b == a == 0:
-            # Zeros around the input: no wrap reaches it on a grid of N + p_b + p_a.
-            G = -(-(L + b + a) // s) * s + extra[i] * s
-            grid.append(G), step.append(s)
-            exact &= G == L and out * s == L
-            windowed.append(not (G == L and out * s == L))
-        elif geo.padding_mode == "circular" and b >= 0 and a >= 0:
-            s_eff = s if L % s == 0 else 1  # no polyphase split: rows j s mod N of stride 1
-            grid.append(L), step.append(s_eff)
-            hits = np.bincount((np.arange(out, dtype=np.int64) * (s // s_eff)) % (L // s_eff))
-            rows *= int(hits.max())
-            exact &= s_eff == s and out * s == L
-            windowed.append(False)
-        else:
-            return None
-    return _Circulant(tuple(grid), tuple(step), tuple(offsets), rows, bool(exact),
-                      tuple(windowed))
-
-
-def _blocks(w: np.ndarray, geo: ConvGeometry) -> np.ndarray:
-    """The weight per group: ``(G, C_out/G, C_in/G, *kernel)``."""
-    g = geo.groups
-    return w.reshape(g, geo.out_channels // g, geo.in_channels // g, *geo.window.kernel)
-
-
-def _check_symbol_size(geo: ConvGeometry, circ: _Circulant, given_shape) -> None:
-    need = max(math.prod(circ.grid) * geo.out_channels * geo.in_channels // geo.groups,
-               8 * max(math.prod(geo.in_shape), math.prod(geo.out_shape)))  # Lanczos vectors
-    if need > get_max_entries():
-        raise ValueError(
-            f"input_shape={given_shape} is too large for the spectrum of this convolution: "
-            f"it needs {need:,} values (the kernel's symbol on a grid of {circ.grid}, or "
-            f"Lanczos vectors), more than max_entries={get_max_entries():,}; raise "
-            f"convmat.set_max_entries or use a smaller input")
-
-
-def _symbols(blocks: np.ndarray, circ: _Circulant, max_bytes: int = 2**26):
-    """The kernel's polyphase symbol at every coarse frequency, in chunks.
-
-    Yields stacks ``(n_f, G, C_out/G, C_in/G * prod(step))``, frequencies in C order. The
-    symbol at coarse frequency ``f`` has column ``(c, r)`` (channel, polyphase component)
-    ``sum_{t: q_t mod s = r} w[:, c, t] exp(2 pi i f floor(q_t / s) / M)``; it is summed
-    over the first axis' taps per chunk, the other axes through one FFT of the kernel.
-    """
-    g, co, ci, *k = blocks.shape
-    nd, M = len(k), circ.coarse
-    r = [q % s for q, s in zip(circ.offsets, circ.step)]
-    kap = [(q // s) % m for q, s, m in zip(circ.offsets, circ.step, M)]
-    taps = [t.ravel() for t in np.meshgrid(*[np.arange(n) for n in k], indexing="ij")]
-    P = np.zeros((k[0], *circ.step, *M[1:], g, co, ci), dtype=np.complex128)
-    at = ((taps[0],) + tuple(r[i][taps[i]] for i in range(nd))
-          + tuple(kap[i][taps[i]] for i in range(1, nd)))
-    np.add.at(P, at, np.moveaxis(blocks.reshape(g, co, ci, -1), 3, 0))
-    if nd > 1:
-        P = np.fft.ifftn(P, axes=tuple(range(1 + nd, 2 * nd)), norm="forward")
-    rest, S = math.prod(M[1:]), math.prod(circ.step)
-    chunk = max(1, max_bytes // (16 * rest * g * co * ci * S))
-    for start in range(0, M[0], chunk):
-        f1 = np.arange(start, min(start + chunk, M[0]))
-        phase = np.exp(2j * np.pi * np.outer(f1, kap[0]) / M[0])
-        Z = np.tensordot(phase, P, axes=(1, 0))  # (f1, *step, *M[1:], g, co, ci)
-        Z = np.moveaxis(Z, tuple(range(1, 1 + nd)), tuple(range(Z.ndim - nd, Z.ndim)))
-        yield start * rest, Z.reshape(f1.size * rest, g, co, ci * S)
-
-
-def _symbol_at(blocks: np.ndarray, circ: _Circulant, f) -> np.ndarray:
-    """The symbol at one (possibly fractional) coarse frequency ``f``: ``(G, C_out/G,
-    C_in/G * prod(step))``. Offsets are not wrapped: the Toeplitz symbol, equal to the
-    circulant's on its grid."""
-    g, co, ci, *k = blocks.shape
-    vals = blocks.astype(np.complex128)
-    for i, (q, s, fi) in enumerate(zip(circ.offsets, circ.step, f)):
-        shape = [1] * vals.ndim
-        shape[3 + i] = k[i]
-        vals = vals * np.exp(2j * np.pi * fi * (q // s)).reshape(shape)
-    out = np.zeros((*circ.step, g, co, ci), dtype=np.complex128)
-    taps = [t.ravel() for t in np.meshgrid(*[np.arange(n) for n in k], indexing="ij")]
-    at = tuple((q % s)[t] for q, s, t in zip(circ.offsets, circ.step, taps))
-    np.add.at(out, at, np.moveaxis(vals.reshape(g, co, ci, -1), 3, 0))
-    return np.moveaxis(out, tuple(range(len(k))), tuple(range(3, 3 + len(k)))).reshape(
-        g, co, -1)
-
-
-def _top(blocks: np.ndarray, circ: _Circulant) -> tuple[float, tuple, int]:
-    """The circulant's norm, its maximising coarse frequency (indices) and group."""
-    best, where = -1.0, (0, 0)
-    for start, Z in _symbols(blocks, circ):
-        top = np.linalg.svd(Z, compute_uv=False)[..., 0]  # (n_f, G)
-        i = int(np.argmax(top))
-        if top.flat[i] > best:
-            best, where = float(top.flat[i]), (start + i // top.shape[1], i % top.shape[1])
-    return best, np.unravel_index(where[0], circ.coarse), where[1]
-
-
 # --------------------------------------------------------------------------- arguments
-def _method(method, circ: _Circulant | None, geo: ConvGeometry) -> str:
+def _method(method, circ: Circulant | None, geo: ConvGeometry) -> str:
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got method={method!r}")
     if method == "fft" and not (circ is not None and circ.exact):
@@ -325,7 +202,7 @@ def conv_singular_values(weight: ArrayLike, input_shape, *, stride=1, padding=0,
     kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
                   padding_mode=padding_mode)
     geo = conv_geometry(w.shape, input_shape, **kwargs)
-    circ = _circulant(geo)
+    circ = circulant(geo)
     how = _method(method, circ, geo)
     if how in ("svds", "bounds"):
         raise ValueError(f"method={how!r} finds only the largest singular value: use "
@@ -333,9 +210,9 @@ def conv_singular_values(weight: ArrayLike, input_shape, *, stride=1, padding=0,
     if how == "auto":
         how = "fft" if circ is not None and circ.exact else "dense"
     if how == "fft":
-        _check_symbol_size(geo, circ, input_shape)
+        check_symbol_size(geo, circ, input_shape)
         values = np.concatenate([np.linalg.svd(Z, compute_uv=False).ravel()
-                                 for _, Z in _symbols(_blocks(w, geo), circ)])
+                                 for _, Z in symbols(group_blocks(w, geo), circ)])
     else:
         values = np.linalg.svd(_dense_matrix(w, geo, input_shape, kwargs), compute_uv=False)
     real = np.finfo(np.result_type(w.dtype, np.float32)).dtype
@@ -349,12 +226,12 @@ def _rayleigh(op, v: np.ndarray) -> float:
     return float(np.linalg.norm(op.matvec(v)) / nv) if nv > 0 else 0.0
 
 
-def _plane_wave(blocks, circ: _Circulant, geo: ConvGeometry, f, group: int, real: bool):
+def _plane_wave(blocks, circ: Circulant, geo: ConvGeometry, f, group: int, real: bool):
     """The top right singular vector of the symbol at ``f``, as a plane wave over the input
     (polyphase component ``r`` of channel ``c`` carrying entry ``(c, r)``), under a sine
     window on the axes that end in zeros: the ground state of a box, so the wave loses
     least at the borders."""
-    Z = _symbol_at(blocks, circ, f)[group]
+    Z = symbol_at(blocks, circ, f)[group]
     a = np.linalg.svd(Z)[2][0].conj()  # A's symbol times a is sigma_max times a unit vector
     a = a * np.exp(-1j * np.angle(a[np.argmax(np.abs(a))]))  # real when the symbol is
     ci = geo.in_channels // geo.groups
@@ -421,8 +298,8 @@ def _best_circulant(blocks, geo: ConvGeometry):
     """The tightest of two circulant bounds: the smallest grid, and one whose coarse
     frequencies stay farthest from the maximiser (a frequency the grid misses is a
     maximum the bound does not pay). Returns (upper, circulant, frequency, group)."""
-    circ = _circulant(geo)
-    top, idx, group = _top(blocks, circ)
+    circ = circulant(geo)
+    top, idx, group = top_frequency(blocks, circ)
     f = [i / M for i, M in zip(idx, circ.coarse)]
     for i, M in enumerate(circ.coarse):  # a parabola through the neighbours, per axis
         if M < 3:
@@ -431,7 +308,7 @@ def _best_circulant(blocks, geo: ConvGeometry):
         for e in (-1, 1):
             g = list(f)
             g[i] += e / M
-            near.append(np.linalg.svd(_symbol_at(blocks, circ, g)[group], compute_uv=False)[0])
+            near.append(np.linalg.svd(symbol_at(blocks, circ, g)[group], compute_uv=False)[0])
         curve = near[0] - 2 * top + near[1]
         if curve < 0:
             f[i] += float(np.clip((near[0] - near[1]) / (2 * curve), -0.5, 0.5)) / M
@@ -441,8 +318,8 @@ def _best_circulant(blocks, geo: ConvGeometry):
         extra.append(int(np.argmax(miss)) if win else 0)
     upper = math.sqrt(circ.rows) * top
     if any(extra):
-        other = _circulant(geo, tuple(extra))
-        top2 = _top(blocks, other)[0]
+        other = circulant(geo, tuple(extra))
+        top2 = top_frequency(blocks, other)[0]
         if math.sqrt(other.rows) * top2 < upper:
             upper = math.sqrt(other.rows) * top2
     # Circular axes have no window: the wave must be periodic, a grid frequency.
@@ -568,14 +445,14 @@ def conv_operator_norm(weight: ArrayLike, input_shape, *, stride=1, padding=0, d
     kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
                   padding_mode=padding_mode)
     geo = conv_geometry(w.shape, input_shape, **kwargs)
-    circ = _circulant(geo)
+    circ = circulant(geo)
     how = _method(method, circ, geo)
     m, n = math.prod(geo.out_shape), math.prod(geo.in_shape)
     if circ is not None:
-        _check_symbol_size(geo, circ, input_shape)
-    blocks = _blocks(w, geo)
+        check_symbol_size(geo, circ, input_shape)
+    blocks = group_blocks(w, geo)
     if how == "fft" or (how == "auto" and circ is not None and circ.exact):
-        top = _top(blocks, circ)[0]
+        top = top_frequency(blocks, circ)[0]
         return OperatorNorm(top, top, top, "fft")
     w64 = w.astype(np.result_type(w.dtype, np.float64), copy=False)
     op = conv_operator(w64, input_shape, **kwargs)
