@@ -16,7 +16,8 @@ from scipy import sparse
 from scipy.sparse import csr_array
 from scipy.sparse.linalg import LinearOperator
 
-from ._args import _from_tensor, as_array, as_bool, as_shape, is_int
+from ._args import _from_tensor, as_bool, as_shape, is_int
+from ._colouring import as_pattern, colour_columns, compact, modular_colours, shape_holding
 from ._sparse import Budget
 
 __all__ = ["colour_columns", "default_rtol", "materialize"]
@@ -76,16 +77,6 @@ def is_torch_module(obj) -> bool:
                for c in type(obj).__mro__)
 
 
-def _check_size(shape, size: int, name: str, what: str):
-    if shape is None:
-        return (size,)
-    shape = as_shape(shape, name)
-    if math.prod(shape) != size:
-        raise ValueError(f"{name}={shape} holds {math.prod(shape)} values, but {what} has "
-                         f"{size}")
-    return shape
-
-
 def _module_dtype(f):
     """The floating dtype of a module's parameters (a float32 layer takes float32)."""
     for p in f.parameters():
@@ -113,8 +104,8 @@ class _Map:
         self.matrix = _is_matrix(f)
         if self.matrix:
             what = f"{name} of shape {f.shape}"
-            self.in_shape = _check_size(in_shape, f.shape[1], "in_shape", what)
-            self.out_shape = _check_size(out_shape, f.shape[0], "out_shape", what)
+            self.in_shape = shape_holding(in_shape, f.shape[1], "in_shape", what)
+            self.out_shape = shape_holding(out_shape, f.shape[0], "out_shape", what)
         elif callable(f):
             if in_shape is None:
                 raise TypeError(f"in_shape is needed when {name} is a callable: the shape of "
@@ -214,120 +205,6 @@ class _Map:
 
 
 # --------------------------------------------------------------------------- probing
-def _segment_max(values: np.ndarray, indptr: np.ndarray, fill) -> np.ndarray:
-    """Max of each CSR segment ``values[indptr[i]:indptr[i+1]]`` (``fill`` if empty)."""
-    out = np.full(indptr.size - 1, fill, dtype=values.dtype)
-    nonempty = indptr[:-1] < indptr[1:]
-    if values.size:
-        out[nonempty] = np.maximum.reduceat(values, indptr[:-1][nonempty])
-    return out
-
-
-def _modular_colours(coords: np.ndarray, spans) -> np.ndarray:
-    """Colour ``coords mod spans``: columns closer than ``spans`` on some axis differ."""
-    spans = np.asarray(spans, dtype=np.int64)
-    return np.ravel_multi_index(tuple((coords % spans[:, None])), tuple(spans))
-
-
-def _greedy_colours(P: csr_array, seed: int = 0) -> np.ndarray:
-    """Column colouring with no two columns of a colour sharing a row (Curtis-Powell-Reid).
-
-    One maximal independent set of the column-intersection graph per colour, each found
-    Luby-style (columns that beat every candidate they share a row with join at once),
-    without forming the graph: two segment maxima over ``P``'s rows and columns per round.
-    """
-    n = P.shape[1]
-    Pc = P.tocsc()
-    Pc.sort_indices()
-    priority = np.random.default_rng(seed).permutation(n).astype(np.int64)
-    colour = np.full(n, -1, dtype=np.int64)
-    empty = Pc.indptr[:-1] == Pc.indptr[1:]
-    colour[empty] = 0  # touches no output: free in any probe
-    c = 0
-    while (colour < 0).any():
-        cand = colour < 0
-        while cand.any():
-            pr = np.where(cand, priority, -1)
-            row_best = _segment_max(pr[P.indices], P.indptr, -1)
-            col_best = _segment_max(row_best[Pc.indices], Pc.indptr, -1)
-            chosen = cand & (pr == col_best)
-            colour[chosen] = c
-            row_hit = _segment_max(chosen[P.indices].astype(np.int8), P.indptr, 0)
-            cand &= ~_segment_max(row_hit[Pc.indices], Pc.indptr, 0).astype(bool)
-        c += 1
-    return colour
-
-
-def colour_columns(pattern, in_shape=None) -> np.ndarray:
-    """Colours for probing: columns of one colour share no row of ``pattern``.
-
-    Two candidates, the better kept: a modular colouring by the largest extent a row spans
-    along each axis of ``in_shape`` (optimal for convolution-like patterns: ``C * 3 * 3``
-    colours for a 3x3 kernel), and a greedy Curtis-Powell-Reid colouring (for anything
-    else, e.g. wrap-around padding). The greedy one is skipped when the modular one
-    already meets the lower bound, the most entries in a row.
-
-    Parameters
-    ----------
-    pattern : sparse matrix or array_like, shape (m, n)
-        The structure (stored entries, or non-zeros of a dense array).
-    in_shape : tuple of int, optional
-        Shape of the input, ``prod(in_shape) == n``; default ``(n,)``.
-
-    Returns
-    -------
-    ndarray of int, shape (n,)
-        The colour of each column, ``0 .. n_colours - 1``.
-
-    Examples
-    --------
-    A 3-tap convolution of 6 inputs needs 3 probes:
-
-    >>> from convmat import conv_matrix
-    >>> colour_columns(conv_matrix(np.ones((1, 1, 3)), (1, 6)), (1, 6))
-    array([0, 1, 2, 0, 1, 2])
-    """
-    P = _as_pattern(pattern)
-    m, n = P.shape
-    in_shape = (n,) if in_shape is None else _check_size(in_shape, n, "in_shape", "pattern")
-    coords = np.array(np.unravel_index(np.arange(n), in_shape), dtype=np.int64)
-    spans = np.ones(len(in_shape), dtype=np.int64)
-    for axis, a in enumerate(coords[:, P.indices]):
-        extent = _segment_max(a, P.indptr, 0) + _segment_max(-a, P.indptr, 0)  # max - min
-        spans[axis] = int(extent.max(initial=0)) + 1
-    best = _compact(_modular_colours(coords, spans))
-    lower = int(np.diff(P.indptr).max(initial=0))
-    if best.max(initial=-1) + 1 > lower:
-        greedy = _greedy_colours(P)
-        if greedy.max(initial=-1) < best.max(initial=-1):
-            best = greedy
-    return best
-
-
-def _compact(colour: np.ndarray) -> np.ndarray:
-    return np.unique(colour, return_inverse=True)[1].reshape(-1)
-
-
-def _as_pattern(pattern) -> csr_array:
-    """A boolean canonical ``csr_array`` of the structure of ``pattern``."""
-    if hasattr(pattern, "indptr") and hasattr(pattern, "indices") and not sparse.issparse(
-            pattern):  # a TapPattern: the structure of a convolution, without weights
-        P = csr_array((np.ones(pattern.indices.size, bool), pattern.indices, pattern.indptr),
-                      shape=pattern.shape)
-    elif sparse.issparse(pattern):
-        P = csr_array(pattern, copy=True)
-        P.sum_duplicates()
-        P = csr_array((np.ones(P.nnz, bool), P.indices, P.indptr), shape=P.shape)
-    else:
-        dense = as_array(pattern, "pattern")
-        if dense.ndim != 2:
-            raise ValueError(f"pattern must be 2-D (outputs x inputs), got an array of shape "
-                             f"{dense.shape}")
-        P = csr_array(dense != 0)
-    P.sort_indices()
-    return P
-
-
 def _probe(fmap: _Map, X: np.ndarray) -> np.ndarray:
     return fmap(X).reshape(X.shape[0], -1)
 
@@ -489,7 +366,7 @@ def probe_matrix(fmap: _Map, dt: np.dtype, budget: Budget, *, pattern=None,
                          f"{budget.limit:,}: every probe of {budget.what} is that large; pass "
                          f"max_entries= (or convmat.set_max_entries) to allow it")
     if pattern is not None:
-        P = _as_pattern(pattern)
+        P = as_pattern(pattern)
         budget.check(P.nnz, P.shape[0])
         A, probes = _by_pattern(fmap, P, in_shape, dt)
     elif receptive_field is not None:
@@ -585,7 +462,7 @@ def _by_receptive_field(fmap: _Map, in_shape, spans, receptive_field, dt,
                         budget: Budget) -> tuple[csr_array, int]:
     n = math.prod(in_shape)
     coords = np.array(np.unravel_index(np.arange(n), in_shape), dtype=np.int64)
-    colour = _compact(_modular_colours(coords, spans)) if n else np.zeros(0, np.int64)
+    colour = compact(modular_colours(coords, spans)) if n else np.zeros(0, np.int64)
     n_colours = int(colour.max(initial=-1)) + 1
     order = np.argsort(colour, kind="stable")
     counts = np.bincount(colour, minlength=n_colours)
