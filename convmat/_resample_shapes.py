@@ -29,6 +29,19 @@ __all__ = [
 ]
 
 
+class ChannelShapes:
+    """``in_shape`` / ``out_shape`` of a geometry that keeps its channels: ``channels``
+    around the spatial sizes ``size`` (the input's) and ``out`` (the output's)."""
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.size)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return (self.channels, *self.out)
+
+
 # --------------------------------------------------------------------------- interpolation
 INTERPOLATE_MODES = {
     "nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,), "bilinear": (2,),
@@ -40,7 +53,7 @@ ANTIALIAS_MODES = ("bilinear", "bicubic")
 
 
 @dataclass(frozen=True)
-class InterpolateGeometry:
+class InterpolateGeometry(ChannelShapes):
     """``F.interpolate``'s arguments, validated; ``scales[i]`` is the scale factor torch
     passes on to its kernels for dimension ``i`` (``None`` when it uses ``L / O``)."""
 
@@ -52,13 +65,6 @@ class InterpolateGeometry:
     scales: tuple[float | None, ...]
     antialias: bool = False
 
-    @property
-    def in_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.size)
-
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.out)
 
 
 def _per_dim(value, n: int, name: str, kind, kind_name: str, shape) -> tuple:
@@ -178,7 +184,7 @@ def interpolate_output_shape(input_shape, *, size=None, scale_factor=None, mode=
 
 # --------------------------------------------------------------------------- bed of nails
 @dataclass(frozen=True)
-class BedOfNailsGeometry:
+class BedOfNailsGeometry(ChannelShapes):
     channels: int
     size: tuple[int, ...]
     scale: tuple[int, ...]
@@ -188,13 +194,6 @@ class BedOfNailsGeometry:
     def out(self) -> tuple[int, ...]:
         return tuple(L * s for L, s in zip(self.size, self.scale))
 
-    @property
-    def in_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.size)
-
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.out)
 
 
 def bed_of_nails_geometry(input_shape, scale_factor, *, offset=0) -> BedOfNailsGeometry:

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
 from ._args import as_array, as_int, as_sample_shape, is_int
+from ._resample_shapes import ChannelShapes
 from ._sparse import Axis, Budget, index_dtype, kron_axes
 from .pooling import _argmax_taps, data_dtype, selection_matrix
 
@@ -76,7 +77,7 @@ def adaptive_entries(L: int, O: int) -> int:
 
 
 @dataclass(frozen=True)
-class AdaptivePoolGeometry:
+class AdaptivePoolGeometry(ChannelShapes):
     """An adaptive pooling, validated: ``size`` the input's spatial size, ``out`` the
     output's (``None`` entries of ``output_size`` resolved to the input's size)."""
 
@@ -84,13 +85,6 @@ class AdaptivePoolGeometry:
     size: tuple[int, ...]
     out: tuple[int, ...]
 
-    @property
-    def in_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.size)
-
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.out)
 
     def entries(self) -> list[int]:
         """Stored entries of each 1-D average factor (see :func:`adaptive_entries`)."""

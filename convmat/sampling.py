@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
 from ._args import as_array, as_bool, as_shape, shape_of
+from ._resample_shapes import ChannelShapes
 from ._sample_operator import _SampleOperator
 from ._sparse import Budget, get_max_entries, index_dtype, make_csr
 
@@ -44,7 +45,7 @@ FLOAT_TYPES = (np.float32, np.float64)
 
 # --------------------------------------------------------------------------- geometry
 @dataclass(frozen=True)
-class GridSampleGeometry:
+class GridSampleGeometry(ChannelShapes):
     """Everything ``grid_sample_matrix`` needs to know but the grid's values, validated.
 
     ``size`` is the input's spatial shape ``(H, W)`` or ``(D, H, W)``, ``out`` the output's
@@ -63,13 +64,6 @@ class GridSampleGeometry:
     def ndim(self) -> int:
         return len(self.size)
 
-    @property
-    def in_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.size)
-
-    @property
-    def out_shape(self) -> tuple[int, ...]:
-        return (self.channels, *self.out)
 
 
 def _choice(value, name: str, allowed) -> str:
