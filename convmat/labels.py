@@ -11,9 +11,12 @@ matplotlib. Internal to convmat: none of these names is part of its API.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.sparse import csr_array
 
+from ._args import as_array, as_bool, as_int, as_shape, as_tuple, is_int
 from .convolution import TapPattern
 from .shapes import conv_transpose_geometry
 
@@ -33,7 +36,12 @@ def dims(shape) -> str:
 
 
 def format_value(value) -> str:
-    """A matrix entry or map value as short text: ``2``, ``0.333``, ``nan``, ``-inf``."""
+    """A matrix entry or map value as short text: ``2``, ``0.333``, ``nan``, ``-inf``,
+    ``1+2j``."""
+    if np.iscomplexobj(value):
+        if value.imag != 0:
+            return f"{complex(value):.3g}"
+        value = value.real
     value = float(value)
     if np.isfinite(value) and value == int(value) and abs(value) < 1e6:
         return str(int(value))
@@ -123,6 +131,29 @@ def axis_caption(kind, shape) -> str:
 
 
 # --------------------------------------------------------------------------- labels
+def _label_list(labels, n) -> list:
+    """``labels`` given one per stored entry, checked: a sequence of ``n`` of them."""
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__") or \
+            getattr(labels, "ndim", 1) != 1:
+        raise TypeError(f"labels must be a sequence with one label per stored entry or a "
+                        f"grid of the matrix's shape, got labels={shown(labels)}")
+    labels = list(labels)
+    if len(labels) != n:
+        raise ValueError(
+            f"labels must give one label per stored entry ({n}), got {len(labels)}"
+        )
+    return labels
+
+
+def _is_grid(labels, A) -> bool:
+    if isinstance(labels, np.ndarray) and labels.ndim == 2:
+        if labels.shape != A.shape:
+            raise ValueError(f"labels must have the matrix's shape {A.shape}, got "
+                             f"{labels.shape}")
+        return True
+    return False
+
+
 def label_grid(A, labels):
     """A dense grid of strings (``""`` for no entry) from per-entry or grid labels.
 
@@ -130,29 +161,41 @@ def label_grid(A, labels):
     canonical CSR order, or a grid of ``A``'s shape.
     """
     grid = np.full(A.shape, "", dtype=object)
-    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-    if labels is None:
-        grid[rows, A.indices] = [format_value(v) for v in A.data]
-        return grid
-    if isinstance(labels, np.ndarray) and labels.ndim == 2:
-        if labels.shape != A.shape:
-            raise ValueError(f"labels must have the matrix's shape {A.shape}, got "
-                             f"{labels.shape}")
+    if _is_grid(labels, A):
         grid[:] = labels
         return grid
-    labels = list(labels)
-    if len(labels) != A.nnz:
-        raise ValueError(
-            f"labels must give one label per stored entry ({A.nnz}), got {len(labels)}"
-        )
-    for r, c, lab in zip(rows.tolist(), A.indices.tolist(), labels):
-        grid[r, c] = str(lab)
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    grid[rows, A.indices] = entry_labels(A, labels)
     return grid
 
 
-def colour_indices(grid) -> dict[str, int]:
-    """Each non-empty label's colour index, in a stable order (single taps first)."""
-    found = sorted({lab for lab in grid.ravel() if lab}, key=lambda s: ("+" in s, s))
+def entry_labels(A, labels) -> np.ndarray:
+    """One label per stored entry of the CSR matrix ``A``, in its order, without a dense
+    grid: from ``labels`` as :func:`label_grid` takes them."""
+    if labels is None:
+        return np.array([format_value(v) for v in A.data], dtype=object)
+    if _is_grid(labels, A):
+        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+        return np.asarray(labels, dtype=object)[rows, A.indices]
+    out = np.empty(A.nnz, dtype=object)
+    out[:] = [str(lab) for lab in _label_list(labels, A.nnz)]
+    return out
+
+
+def transposed(A, entries):
+    """``(A.T, its entry labels)``: ``A.T`` in canonical CSR, ``entries`` permuted along."""
+    order = csr_array((np.arange(1, A.nnz + 1), A.indices, A.indptr), shape=A.shape)
+    order = order.T.tocsr()
+    order.sort_indices()
+    At = csr_array((A.data[order.data - 1], order.indices, order.indptr),
+                   shape=order.shape)
+    return At, entries[order.data - 1]
+
+
+def colour_indices(labels) -> dict[str, int]:
+    """Each non-empty label's colour index, in a stable order (single taps first); from a
+    grid or from one label per entry."""
+    found = sorted({lab for lab in np.ravel(labels) if lab}, key=lambda s: ("+" in s, s))
     return {lab: i for i, lab in enumerate(found)}
 
 
@@ -235,38 +278,185 @@ def format_map(x, title) -> str:
     return f"{title} {tuple(x.shape)}:\n" + "\n".join(rows)
 
 
-# --------------------------------------------------------------------------- geometry
-def weight_shape_of(weight) -> tuple[int, ...]:
-    """The shape of a weight given as an array or as its shape."""
-    if isinstance(weight, (tuple, list)) and all(isinstance(v, (int, np.integer))
-                                                  for v in weight):
-        return tuple(weight)
-    return np.shape(weight)
+# --------------------------------------------------------------------------- arguments
+def shown(value, limit: int = 60) -> str:
+    """``value``'s repr on one line, cut to about ``limit`` characters: what an error
+    message echoes of an argument (an array's repr spans lines)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_scalar(value) -> bool:
+    """A single value rather than an array or a sequence (a 0-d array or tensor too)."""
+    if value is None or isinstance(value, (str, bytes)):
+        return True
+    if hasattr(value, "shape"):
+        return len(value.shape) == 0
+    return not hasattr(value, "__len__")
+
+
+def as_names(names, name: str, n: int | None = None) -> list[str] | None:
+    """``names`` (a string, one name per character, or a sequence of strings) as a list
+    of ``n`` strings; ``None`` stays ``None``.
+
+    >>> as_names("xyz", "names", 3)
+    ['x', 'y', 'z']
+    >>> as_names(3, "names")
+    Traceback (most recent call last):
+    ...
+    TypeError: names must be a string or a sequence of strings (one per name), got names=3
+    """
+    if names is None:
+        return None
+    if isinstance(names, str):
+        items = list(names)
+    elif isinstance(names, (list, tuple)) or (isinstance(names, np.ndarray)
+                                              and names.ndim == 1):
+        items = list(names)
+    else:
+        items = None
+    if items is None or not all(isinstance(v, str) for v in items):
+        raise TypeError(f"{name} must be a string or a sequence of strings (one per name), "
+                        f"got {name}={shown(names)}")
+    if n is not None and len(items) != n:
+        raise ValueError(f"{name} must have {n} entries, got {len(items)}: "
+                         f"{name}={shown(names)}")
+    return [str(v) for v in items]
+
+
+def as_flag(value, name: str) -> bool | None:
+    """An optional flag (``annotate=None`` means: decide from the size): ``None`` or a
+    bool."""
+    return None if value is None else as_bool(value, name)
+
+
+def sample_shape(shape, n: int, name: str) -> tuple[int, ...] | None:
+    """``in_shape``/``out_shape`` of a matrix side of ``n`` positions: an int or a tuple
+    of non-negative ints whose product is ``n``; ``None`` stays ``None``."""
+    if shape is None:
+        return None
+    shape = (as_int(shape, name, at_least=0),) if is_int(shape) else as_shape(shape, name)
+    if math.prod(shape) != n:
+        side = "columns" if name.startswith("in") else "rows"
+        raise ValueError(f"{name}={shape} holds {math.prod(shape)} elements, but the matrix "
+                         f"has {n} {side}")
+    return shape
+
+
+def weight_shape_of(weight, name: str = "weight") -> tuple[int, ...]:
+    """The shape of a weight given as an array (or tensor) or as its shape."""
+    if isinstance(weight, (tuple, list)) and all(is_int(v) for v in weight):
+        return as_shape(weight, name, min_ndim=0)
+    return as_array(weight, name).shape
+
+
+def _kernel_sizes(value, name: str) -> tuple[int, ...]:
+    """The spatial kernel of ``weight_or_kernel`` when it is not a single int: a tuple
+    (or list) of sizes, or a weight ``(C_out, C_in, *kernel)`` or ``kernel`` array."""
+    if isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
+        kernel, given = tuple(value), f"{name}={shown(value)}"
+    elif _is_scalar(value) or (isinstance(value, tuple) and all(map(_is_scalar, value))):
+        raise TypeError(f"{name} must be a kernel size (a positive integer or a tuple of 1 to "
+                        f"3 of them) or a weight array, got {name}={shown(value)}")
+    else:
+        shape = as_array(value, name, kinds="biuf").shape
+        kernel, given = (shape[2:] if len(shape) >= 3 else shape), f"a weight of shape {shape}"
+    if not 1 <= len(kernel) <= 3:
+        raise ValueError(f"{name} must give a kernel of 1, 2 or 3 dimensions, got {given}")
+    if isinstance(value, (tuple, list)):
+        return as_tuple(tuple(value), len(kernel), name, at_least=1)
+    if any(k < 1 for k in kernel):
+        raise ValueError(f"{name} must have positive kernel sizes, got {given}")
+    return tuple(int(k) for k in kernel)
 
 
 def kernel_and_size(weight_or_kernel, input_shape):
     """``(kernel, size)``: the spatial kernel size (from a kernel size or a weight) and the
-    spatial input size (a leading channel count is dropped)."""
-    if isinstance(weight_or_kernel, (int, np.integer)):
-        size = tuple(np.atleast_1d(input_shape))
-        return (int(weight_or_kernel),) * len(size), tuple(int(s) for s in size)
-    if isinstance(weight_or_kernel, (tuple, list)) and all(
-            isinstance(v, (int, np.integer)) for v in weight_or_kernel):
-        kernel = tuple(int(v) for v in weight_or_kernel)
+    spatial input size (a leading channel count is dropped), checked, each error naming
+    ``weight_or_kernel`` or ``input_shape``.
+
+    >>> kernel_and_size(3, (4, 4)), kernel_and_size(np.ones((1, 1, 3)), (1, 4))
+    (((3, 3), (4, 4)), ((3,), (4,)))
+    >>> kernel_and_size(3, float("inf"))
+    Traceback (most recent call last):
+    ...
+    TypeError: input_shape must be a size or a tuple of sizes, got input_shape=inf
+    """
+    single = is_int(weight_or_kernel)
+    kernel = ((as_int(weight_or_kernel, "weight_or_kernel", at_least=1),) if single
+              else _kernel_sizes(weight_or_kernel, "weight_or_kernel"))
+    if is_int(input_shape):
+        size = (as_int(input_shape, "input_shape"),)
+    elif _is_scalar(input_shape):
+        raise TypeError(f"input_shape must be a size or a tuple of sizes, got "
+                        f"input_shape={shown(input_shape)}")
     else:
-        w = np.asarray(weight_or_kernel)
-        kernel = w.shape[2:] if w.ndim >= 3 else w.shape
-    size = tuple(int(s) for s in np.atleast_1d(input_shape))
-    if len(size) == len(kernel) + 1:  # (C, *spatial): the channels do not matter here
+        size = as_shape(input_shape, "input_shape")
+    if single:
+        kernel = kernel * len(size)
+    elif len(size) == len(kernel) + 1:  # (C, *spatial): the channels do not matter here
         size = size[1:]
-    if len(size) != len(kernel):
+    if not 1 <= len(size) <= 3 or len(size) != len(kernel):
         raise ValueError(
-            f"input_shape={tuple(np.atleast_1d(input_shape))} must have one size per kernel "
-            f"dimension ({len(kernel)} for kernel {kernel}), optionally after the channels"
+            f"input_shape={shown(input_shape)} must have one size per kernel dimension "
+            f"({len(kernel)} for the kernel {kernel} of weight_or_kernel), 1 to 3 of "
+            f"them, optionally after the channels"
         )
+    if any(v < 1 for v in size):
+        raise ValueError(f"input_shape must hold positive sizes, got "
+                         f"input_shape={shown(input_shape)}")
     return kernel, size
 
 
+#: The most positions :func:`coverage` counts (80 MB of float64 counts): its map, and the
+#: (input, tap) pairs along any one axis. The map is separable, so a larger one is the
+#: outer product of 1-D maps: ``np.multiply.outer(coverage(k, n1, s), coverage(k, n2, s))``.
+MAX_COVERAGE = 10**7
+
+
+def coverage_window(weight_or_kernel, input_shape, stride, *, padding=0, dilation=1,
+                    output_padding=0, limit=MAX_COVERAGE, max_side=None, who="coverage"):
+    """``(kernel, size, window)`` of a coverage map, validated, and refused (naming every
+    argument that sizes it) when it would count more than ``limit`` positions or, with
+    ``max_side`` (a picture), draw a 3-D map or more than ``max_side`` per side."""
+    kernel, size = kernel_and_size(weight_or_kernel, input_shape)
+    geo = conv_transpose_geometry((1, 1, *kernel), (1, *size), stride=stride,
+                                  padding=padding, dilation=dilation,
+                                  output_padding=output_padding)
+    window = geo.conv.window  # slides over the transposed conv's output
+    pairs = max(n * k for n, k in zip(size, kernel))
+    cells = math.prod(window.size)
+    call = (f"{who}(weight_or_kernel={shown(weight_or_kernel)}, "
+            f"input_shape={shown(input_shape)}, stride={shown(stride)}, "
+            f"padding={shown(padding)}, dilation={shown(dilation)}, "
+            f"output_padding={shown(output_padding)})")
+    if max_side is not None and len(kernel) > 2:
+        raise ValueError(f"{who} draws 1-D and 2-D maps, got the {len(kernel)}-D kernel "
+                         f"{kernel} of weight_or_kernel={shown(weight_or_kernel)} over "
+                         f"input_shape={shown(input_shape)} (plot a slice of coverage(...))")
+    if max_side is not None and max(window.size) > max_side:
+        raise ValueError(f"{call} would draw a {dims(window.size)} map; {who} draws at most "
+                         f"{max_side} positions per side (draw a part of coverage(...))")
+    if max(pairs, cells) > limit:
+        what = (f"a {dims(window.size)} map ({cells:,} positions)" if cells > limit else
+                f"{pairs:,} (input, tap) pairs along one axis")
+        raise ValueError(f"{call} would count {what}; {who} counts at most {limit:,} (the "
+                         f"map is separable: count one axis at a time)")
+    return kernel, size, window
+
+
+def count_coverage(window, size) -> np.ndarray:
+    """The coverage map of :func:`coverage_window`'s ``window`` over inputs of ``size``."""
+    counts = np.ones(())
+    for dim, n in enumerate(size):
+        # Only the first `n` window positions: C may have more outputs than T has inputs
+        # (torch allows stride <= output_padding < dilation).
+        q = window.positions(dim, n)[window.inside(dim, n)]
+        counts = np.multiply.outer(counts, np.bincount(q, minlength=window.size[dim]))
+    return counts.astype(float)
+
+
+# --------------------------------------------------------------------------- geometry
 def coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=1,
              output_padding=0) -> np.ndarray:
     """How many input pixels write each output of a transposed convolution: ``T @ 1``.
@@ -283,32 +473,24 @@ def coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=1,
     ``q = j s - p + t d`` of ``C`` is ``q``; the count is separable, an outer product of
     one count per dimension. No matrix is built.
 
+    At most ``MAX_COVERAGE`` = 10**7 positions are counted (a larger request is refused
+    with a ``ValueError``): the map is separable, so a larger one is the outer product
+    of its 1-D maps.
+
     >>> coverage(3, 5, 2)
     array([1., 1., 2., 1., 2., 1., 2., 1., 2., 1., 1.])
     """
-    kernel, size = kernel_and_size(weight_or_kernel, input_shape)
-    geo = conv_transpose_geometry((1, 1, *kernel), (1, *size), stride=stride,
-                                  padding=padding, dilation=dilation,
-                                  output_padding=output_padding)
-    window = geo.conv.window  # slides over the transposed conv's output
-    counts = np.ones(())
-    for dim, n in enumerate(size):
-        # Only the first `n` window positions: C may have more outputs than T has inputs
-        # (torch allows stride <= output_padding < dilation).
-        q = window.positions(dim, n)[window.inside(dim, n)]
-        counts = np.multiply.outer(counts, np.bincount(q, minlength=window.size[dim]))
-    return counts.astype(float)
+    _, size, window = coverage_window(weight_or_kernel, input_shape, stride, padding=padding,
+                                      dilation=dilation, output_padding=output_padding)
+    return count_coverage(window, size)
 
 
-def interior(counts, kernel, padding, dilation):
+def interior(counts, kernel, window):
     """The part of a coverage map every tap of the filter can reach: away from the border."""
-    ndim = counts.ndim
-    padding = np.broadcast_to(padding, (ndim,))
-    dilation = np.broadcast_to(dilation, (ndim,))
     sl = []
-    for d in range(ndim):
-        reach = dilation[d] * (kernel[d] - 1) + 1
-        lo = max(0, reach - 1 - padding[d])
+    for d in range(counts.ndim):
+        reach = window.dilation[d] * (kernel[d] - 1) + 1
+        lo = max(0, reach - 1 - window.pad_before[d])
         hi = counts.shape[d] - lo
         sl.append(slice(lo, max(hi, lo)))
     return counts[tuple(sl)]

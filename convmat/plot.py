@@ -22,6 +22,18 @@ This module is where every picture is imported from:
 
 The layout helpers are in :mod:`convmat.plot_layout`; the labels and captions, shared with
 the command line, in :mod:`convmat.labels`.
+
+Every argument is checked on entry, as the builders check theirs: a wrong one is a
+``TypeError`` (a wrong kind of value) or ``ValueError`` whose one-line message names the
+argument as you passed it, the value and what is allowed. A torch tensor is an array
+like any other (detached, on the CPU). A picture has a bounded number of cells, so each
+view has a limit, refused before anything is computed: :func:`coverage` counts at most
+``MAX_COVERAGE`` = 10**7 positions and :func:`plot_coverage` draws at most 1000 per
+side; the mechanism views draw maps and filters of at most 16 per side and grids
+(padded input, stamps, output) of at most 64; :func:`plot_before_after` draws maps of
+at most 256 per side; ``annotate=True`` writes values into matrices of at most 64 rows
+and columns. :func:`plot_sparsity` draws a matrix of any size (large ones as a
+pattern), an empty one as an empty frame that says so.
 """
 
 from __future__ import annotations
@@ -29,11 +41,27 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.patches import ConnectionPatch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
-from .labels import coverage, dims, format_arg, format_value, interior, kernel_and_size
+from ._args import as_tuple
+from .labels import (
+    as_flag,
+    count_coverage,
+    coverage,
+    coverage_window,
+    dims,
+    format_arg,
+    format_value,
+    interior,
+)
 from .plot_layout import MIN_FONT, PALETTE, cell_panels, new_axes, new_axes_row, suptitle
 from .plot_matrices import plot_sparsity, plot_taps
-from .plot_mechanism import plot_conv_transpose_stamps, plot_conv_windows, plot_max_unpooling
+from .plot_mechanism import (
+    plot_conv_transpose_stamps,
+    plot_conv_windows,
+    plot_max_unpooling,
+    read_map,
+)
 from .plot_pairs import plot_stride_comparison, plot_transpose_pair
 
 __all__ = [
@@ -48,6 +76,13 @@ __all__ = [
     "plot_taps",
     "plot_transpose_pair",
 ]
+
+#: The largest coverage map drawn, in positions per side (a bar or a pixel each).
+COVERAGE_SIDE = 1000
+#: The largest coverage map whose counts are written in its cells, per side.
+ANNOTATE_SIDE = 40
+#: The largest map :func:`plot_before_after` draws, and writes the values of, per side.
+MAP_SIDE, MAP_ANNOTATE_SIDE = 256, 32
 
 
 def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=1,
@@ -70,18 +105,30 @@ def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=
     padding, dilation, output_padding :
         As for :func:`~convmat.conv_transpose_matrix`.
     annotate : bool, optional
-        Write the counts in the cells (default: 2-D maps up to 24 x 24).
+        Write the counts in the cells (default: 2-D maps up to 24 x 24; at most
+        ``ANNOTATE_SIDE`` = 40 per side).
     title : str, optional
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Notes
+    -----
+    A picture has a bounded number of cells: maps of more than ``COVERAGE_SIDE`` = 1000
+    positions per side (a bar per position in 1-D, a pixel per position in 2-D) are
+    refused with a ``ValueError``; draw a part of :func:`coverage` instead.
     """
-    kernel, size = kernel_and_size(weight_or_kernel, input_shape)
-    counts = coverage(kernel, size, stride, padding=padding, dilation=dilation,
-                      output_padding=output_padding)
-    inner = interior(counts, kernel, padding, dilation)
+    kernel, size, window = coverage_window(
+        weight_or_kernel, input_shape, stride, padding=padding, dilation=dilation,
+        output_padding=output_padding, max_side=COVERAGE_SIDE, who="plot_coverage")
+    annotate = as_flag(annotate, "annotate")
+    if annotate and max(window.size) > ANNOTATE_SIDE:
+        raise ValueError(f"annotate=True writes a count in every cell, for maps up to "
+                         f"{ANNOTATE_SIDE} per side; this one is {dims(window.size)}")
+    counts = count_coverage(window, size)
+    inner = interior(counts, kernel, window)
     uneven = inner.size > 0 and inner.min() != inner.max()
     if title is None:
         verdict = ("uneven overlap: checkerboard" if uneven
@@ -90,18 +137,25 @@ def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=
                  f"{format_arg(stride)}\n{dims(size)} \u2192 {dims(counts.shape)}: "
                  f"{verdict}")
     if counts.ndim == 1:
-        ax = new_axes(ax, (max(4.5, 0.35 * counts.size + 1.5), 3.2))
+        ax = new_axes(ax, (min(12.0, max(4.5, 0.35 * counts.size + 1.5)), 3.2))
         j = np.arange(counts.size)
         ax.bar(j, counts, color=[PALETTE[int(c) % len(PALETTE)] for c in counts],
-               edgecolor="0.3")
-        ax.set_xticks(j)
-        ax.set_yticks(np.arange(counts.max() + 1))
+               edgecolor="0.3" if counts.size <= 100 else "none",
+               width=0.8 if counts.size <= 100 else 1.0)
+        if counts.size <= 48:  # a tick per output while they stay legible
+            ax.set_xticks(j)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if counts.max() <= 12:
+            ax.set_yticks(np.arange(counts.max() + 1))
+        else:
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("output position")
         ax.set_ylabel("times written (T @ 1)")
         ax.set_xlim(-0.6, counts.size - 0.4)
-        if counts.size > 24:
+        if 24 < counts.size <= 48:
             ax.tick_params(axis="x", labelsize=MIN_FONT, labelrotation=90)
-    elif counts.ndim == 2:
+    else:
         ax = new_axes(ax, (min(9, 1.5 + 0.42 * counts.shape[1]),
                            min(9, 1.6 + 0.42 * counts.shape[0])))
         top = max(counts.max(), 1) * 1.25
@@ -119,22 +173,8 @@ def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=
             ax.figure.colorbar(image, ax=ax, label="times written (T @ 1)", shrink=0.8)
         ax.set_xlabel("output column")
         ax.set_ylabel("output row")
-    else:
-        raise ValueError(f"plot_coverage draws 1-D and 2-D maps, got kernel {kernel} "
-                         f"(plot a slice of coverage(...) instead)")
     ax.set_title(title, fontsize=10)
     return ax
-
-
-def _as_map(a, name):
-    arr = np.asarray(a, dtype=float)
-    if arr.ndim == 3 and arr.shape[0] == 1:
-        arr = arr[0]
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D map (or (1, H, W)), got shape {arr.shape}")
-    return arr
 
 
 def _block_ids(shape, other):
@@ -214,7 +254,8 @@ def plot_before_after(before, after, *, op=None, before_title=None, after_title=
         each window matches its cell in the smaller map, as in the article's figures.
         Without it, cells are shaded by value.
     annotate : bool, optional
-        Write the values (default: maps up to 16 x 16).
+        Write the values (default: maps up to 16 x 16; at most ``MAP_ANNOTATE_SIDE`` = 32
+        per side).
     title : str, optional
         Figure title (default: ``op`` and the shapes).
     ax : pair of Axes, optional
@@ -222,15 +263,30 @@ def plot_before_after(before, after, *, op=None, before_title=None, after_title=
     Returns
     -------
     matplotlib.figure.Figure
+
+    Notes
+    -----
+    Maps are drawn cell by cell, so each has at most ``MAP_SIDE`` = 256 cells per side
+    and at least one; NaN and infinite values are written but do not set the colour
+    scale.
     """
-    b, a = _as_map(before, "before"), _as_map(after, "after")
-    hb = None if highlight_before is None else _as_map(highlight_before, "highlight_before") > 0
-    ha = None if highlight_after is None else _as_map(highlight_after, "highlight_after") > 0
+    b, _ = read_map(before, "before", MAP_SIDE)
+    a, _ = read_map(after, "after", MAP_SIDE)
+    hb = None if highlight_before is None else \
+        read_map(highlight_before, "highlight_before", MAP_SIDE)[0] > 0
+    ha = None if highlight_after is None else \
+        read_map(highlight_after, "highlight_after", MAP_SIDE)[0] > 0
     for h, m, name in ((hb, b, "highlight_before"), (ha, a, "highlight_after")):
         if h is not None and h.shape != m.shape:
             raise ValueError(f"{name} must have the map's shape {m.shape}, got {h.shape}")
+    block = None if block is None else as_tuple(block, 2, "block", at_least=1)
+    annotate = as_flag(annotate, "annotate")
     if annotate is None:
         annotate = max(*b.shape, *a.shape) <= 16
+    elif annotate and max(*b.shape, *a.shape) > MAP_ANNOTATE_SIDE:
+        raise ValueError(f"annotate=True writes a value in every cell, for maps up to "
+                         f"{MAP_ANNOTATE_SIDE} per side; these are {dims(b.shape)} and "
+                         f"{dims(a.shape)}")
     if title is None:
         title = f"{op}: {dims(b.shape)} \u2192 {dims(a.shape)}" if op else \
             f"{dims(b.shape)} \u2192 {dims(a.shape)}"
@@ -245,8 +301,8 @@ def plot_before_after(before, after, *, op=None, before_title=None, after_title=
     ids_b = ids_a = None
     if block is not None:  # colour by window only for (un)pooling, where windows tile
         ids_b, ids_a = _block_ids(b.shape, a.shape), _block_ids(a.shape, b.shape)
-    vmin = min(b.min(), a.min())
-    vmax = max(b.max(), a.max())
+    finite = np.concatenate([b[np.isfinite(b)], a[np.isfinite(a)]])
+    vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     blk_b = block if block is not None and b.size >= a.size else None
     blk_a = block if block is not None and a.size > b.size else None
     _draw_map(axes[0], b, ids_b, hb, annotate, vmin, vmax, blk_b)

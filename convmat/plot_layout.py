@@ -84,19 +84,28 @@ def new_figure(size, layout="constrained") -> Figure:
     return fig
 
 
+def check_axes(ax, n=None):
+    """``ax`` (``None``, one Axes, or with ``n`` a sequence of ``n`` of them), checked."""
+    axes = [ax] if n is None else list(np.ravel(np.asarray(ax, dtype=object)))
+    if not all(isinstance(a, Axes) for a in axes):
+        what = "a matplotlib Axes" if n is None else f"a sequence of {n} matplotlib Axes"
+        raise TypeError(f"ax must be {what}, got ax={' '.join(repr(ax).split())[:60]}")
+    if n is not None and len(axes) != n:
+        raise ValueError(f"ax must hold {n} Axes for this view, got {len(axes)}")
+    return ax if n is None else axes
+
+
 def new_axes(ax, size):
     """``ax``, or the Axes of a new figure of ``size`` inches."""
     if ax is not None:
-        return ax
+        return check_axes(ax)
     return new_figure(size).subplots(subplot_kw=dict(axes_class=ShownAxes))
 
 
 def new_axes_row(ax, n, size, width_ratios=None):
     """``(figure, [n Axes])``: those of ``ax``, or a new row of ``n`` panels."""
     if ax is not None:
-        axes = list(np.ravel(ax))
-        if len(axes) != n:
-            raise ValueError(f"ax must hold {n} Axes for this view, got {len(axes)}")
+        axes = check_axes(ax, n)
         return axes[0].figure, axes
     axes = new_figure(size).subplots(1, n, width_ratios=width_ratios,
                                      subplot_kw=dict(axes_class=ShownAxes))

@@ -10,21 +10,31 @@ public functions are imported from :mod:`convmat.plot`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from scipy.sparse import csr_array, issparse
+from scipy.sparse.linalg import LinearOperator
 
+from ._args import as_array, as_bool
 from .convolution import TapPattern
 from .labels import (
+    as_flag,
+    as_names,
     axis_caption,
     block_boundaries,
     colour_indices,
+    default_tap_names,
+    entry_labels,
     label_grid,
     position_names,
     row_products,
-    tap_grid,
+    sample_shape,
+    tap_structure,
+    transposed,
 )
 from .plot_layout import (
     MIN_FONT,
@@ -33,6 +43,7 @@ from .plot_layout import (
     Panel,
     cell_font,
     cell_inches,
+    check_axes,
     place_rows,
     text_inches,
     wrap_caption,
@@ -42,6 +53,8 @@ __all__ = ["plot_sparsity", "plot_taps"]
 
 #: Matrices up to this many rows and columns are drawn cell by cell, with labels.
 SMALL = 30
+#: The largest matrix drawn cell by cell when asked for (``annotate=True``), per side.
+ANNOTATE_MOST = 64
 #: Dense rendering up to this many cells; beyond it stored entries are drawn as points.
 DENSE_CELLS = 4_000_000
 #: The font cells are sized for, and the font of tick labels and row texts.
@@ -51,24 +64,24 @@ PATTERN_WIDTH, PATTERN_HEIGHT = 6.5, 8.0
 
 
 def _as_csr(A):
+    """``A`` as a canonical CSR array (the caller's matrix is not modified)."""
+    if isinstance(A, LinearOperator):
+        raise TypeError("A must be a matrix, sparse or dense: a LinearOperator stores no "
+                        "entries to draw (materialize it first with "
+                        "convmat.testing.materialize)")
     if issparse(A):
-        return csr_array(A)
-    arr = np.asarray(A)
-    if arr.ndim != 2:
-        raise ValueError(f"A must be a 2-D matrix, got an array of shape {arr.shape}")
-    return csr_array(arr)
-
-
-def _check_shape(shape, n, what):
-    if shape is None:
-        return None
-    shape = tuple(int(s) for s in np.atleast_1d(shape))
-    if int(np.prod(shape)) != n:
-        raise ValueError(
-            f"{what}={shape} holds {int(np.prod(shape))} elements, but the matrix has {n} "
-            f"{'columns' if what == 'in_shape' else 'rows'}"
-        )
-    return shape
+        if A.ndim != 2:
+            raise ValueError(f"A must be a 2-D matrix, got a sparse array of shape {A.shape}")
+        A = csr_array(A)
+    else:
+        arr = as_array(A, "A")
+        if arr.ndim != 2:
+            raise ValueError(f"A must be a 2-D matrix, got an array of shape {arr.shape}")
+        A = csr_array(arr)
+    if not A.has_canonical_format:
+        A = A.copy()
+        A.sum_duplicates()
+    return A
 
 
 # --------------------------------------------------------------------------- ticks, room
@@ -77,10 +90,7 @@ def ticks(n, shape, names, annotate):
     pattern, the channel blocks (``c=0``, ...) or the first position of every image row
     (multiples of the row width), else ``None`` (integers chosen by matplotlib)."""
     if names is not None:
-        names = [str(v) for v in names]
-        if len(names) != n:
-            raise ValueError(f"expected {n} tick names, got {len(names)}")
-        return np.arange(n), names
+        return np.arange(n), [str(v) for v in names]
     if annotate:
         return np.arange(n), position_names(shape, n)
     if shape is not None and shape[0] > 1:
@@ -190,13 +200,13 @@ def _draw_pattern(ax, A, grid_colours=None):
         ax.set_aspect("equal")
 
 
-def _draw_labelled_pattern(ax, A, grid, legend):
-    """A large matrix as a pattern, its entries coloured by label (with a legend)."""
+def _draw_labelled_pattern(ax, A, entries, legend):
+    """A large matrix as a pattern, its entries coloured by label (one per stored entry,
+    in CSR order), with a legend."""
     colours = None
-    if grid is not None:
-        cats = colour_indices(grid)
-        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-        colours = [cats[lab] for lab in grid[rows, A.indices]]
+    if entries is not None:
+        cats = colour_indices(entries)
+        colours = [cats.get(lab, len(cats)) for lab in entries]
         if legend and len(cats) <= len(PALETTE):
             ax.legend(handles=[Patch(color=PALETTE[i], label=lab) for lab, i in cats.items()],
                       loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=MIN_FONT,
@@ -226,6 +236,35 @@ def _axes_inches(ax):
     box = ax.get_position()
     fig_w, fig_h = ax.figure.get_size_inches()
     return box.width * fig_w, box.height * fig_h
+
+
+def _annotate(annotate, shape):
+    """Whether to write every entry in its cell: by default for matrices up to ``SMALL``
+    per side; asked for, up to ``ANNOTATE_MOST`` (beyond, no text would be legible)."""
+    if annotate is None:
+        return max(shape) <= SMALL
+    if annotate and max(shape) > ANNOTATE_MOST:
+        raise ValueError(f"annotate=True writes every entry in its cell, for matrices of at "
+                         f"most {ANNOTATE_MOST} rows and columns; this one is "
+                         f"{shape[0]}\u00d7{shape[1]}")
+    return annotate
+
+
+def _draw_empty(ax, shape, in_shape, out_shape, title):
+    """A matrix without rows or columns: an empty frame that says so."""
+    if ax is None:
+        _, (ax,) = place_rows([[Panel(3.0, 1.2, left=0.8, above=1.0)]])
+    ax.set_xticks([])
+    ax.set_yticks([])
+    side = "rows" if shape[0] == 0 else "columns"
+    ax.text(0.5, 0.5, f"no {side}: nothing is stored", transform=ax.transAxes,
+            ha="center", va="center", fontsize=TICK_FONT, color="0.4")
+    xcap, ycap = _captions(in_shape, out_shape, 3.0, 1.2)
+    ax.set_xlabel(xcap, fontsize=MIN_FONT)
+    ax.set_ylabel(ycap, fontsize=MIN_FONT)
+    ax.xaxis.set_label_position("top")
+    ax.set_title(title, fontsize=11)
+    return ax
 
 
 def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=None,
@@ -265,26 +304,29 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
     matplotlib.axes.Axes
     """
     A = _as_csr(A)
-    A.sum_duplicates()
     n_rows, n_cols = A.shape
-    in_shape = _check_shape(in_shape, n_cols, "in_shape")
-    out_shape = _check_shape(out_shape, n_rows, "out_shape")
-    if row_text is not None:
-        row_text = list(row_text)
-        if len(row_text) != n_rows:
-            raise ValueError(f"row_text must give one text per row ({n_rows}), got "
-                             f"{len(row_text)}")
-    if annotate is None:
-        annotate = max(n_rows, n_cols) <= SMALL
-    grid = label_grid(A, labels) if annotate or labels is not None else None
+    in_shape = sample_shape(in_shape, n_cols, "in_shape")
+    out_shape = sample_shape(out_shape, n_rows, "out_shape")
+    in_names = as_names(in_names, "in_names", n_cols)
+    out_names = as_names(out_names, "out_names", n_rows)
+    row_text = as_names(row_text, "row_text", n_rows)
+    legend = as_bool(legend, "legend")
+    annotate = _annotate(as_flag(annotate, "annotate"), A.shape)
+    if title is None:
+        title = (f"Sparsity pattern: {n_rows}\u00d7{n_cols} matrix, "
+                 f"{A.nnz or 'no'} stored entries")
+    if ax is not None:
+        check_axes(ax)
+    if n_rows == 0 or n_cols == 0:
+        return _draw_empty(ax, A.shape, in_shape, out_shape, title)
+    grid = label_grid(A, labels) if annotate else None
+    entries = entry_labels(A, labels) if labels is not None and not annotate else None
     x_ticks = ticks(n_cols, in_shape, in_names, annotate)
     y_ticks = ticks(n_rows, out_shape, out_names, annotate)
-    if title is None:
-        title = f"Sparsity pattern: {n_rows}\u00d7{n_cols} matrix, {A.nnz} stored entries"
     if ax is None:
         cell = grid_cell([grid] if annotate else [], annotate, [A.shape])
-        legend_labels = (list(colour_indices(grid)) if grid is not None and legend
-                         and not annotate else None)
+        legend_labels = list(colour_indices(entries)) if entries is not None and legend \
+            else None
         panel = matrix_panel(n_rows, n_cols, cell, x_ticks=x_ticks, y_ticks=y_ticks,
                              row_text=row_text,
                              legend=legend_labels, in_shape=in_shape, out_shape=out_shape,
@@ -293,7 +335,7 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
     if annotate:
         _draw_cells(ax, grid)
     else:
-        _draw_labelled_pattern(ax, A, grid, legend)
+        _draw_labelled_pattern(ax, A, entries, legend)
     _draw_block_lines(ax, in_shape, out_shape)
     _set_ticks(ax.xaxis, x_ticks, annotate)
     _set_ticks(ax.yaxis, y_ticks, annotate)
@@ -348,28 +390,46 @@ def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
     -------
     matplotlib.axes.Axes
     """
-    A, grid, row_text, in_names = tap_view(taps, names, transpose, in_shape, in_names,
-                                           products)
+    taps = _as_taps(taps)
+    transpose = as_bool(transpose, "transpose")
+    n_rows, n_cols = taps.shape[::-1] if transpose else taps.shape
+    names = as_names(names, "names", math.prod(taps.weight_shape))
+    in_shape = sample_shape(in_shape, n_cols, "in_shape")
+    out_shape = sample_shape(out_shape, n_rows, "out_shape")
+    in_names = as_names(in_names, "in_names", n_cols)
+    out_names = as_names(out_names, "out_names", n_rows)
+    products = as_flag(products, "products")
+    annotate = _annotate(as_flag(annotate, "annotate"), (n_rows, n_cols))
+    A, labels, row_text, in_names = tap_view(taps, names, transpose, in_shape, in_names,
+                                             products, annotate)
     if title is None:
         what = "C\u1d40" if transpose else "C"
-        title = f"{what}: {A.shape[0]}\u00d7{A.shape[1]}, entries labelled by filter tap"
-    if annotate is None:
-        annotate = max(A.shape) <= SMALL
-    return plot_sparsity(A, in_shape=in_shape, out_shape=out_shape, labels=grid,
+        title = f"{what}: {n_rows}\u00d7{n_cols}, entries labelled by filter tap"
+    return plot_sparsity(A, in_shape=in_shape, out_shape=out_shape, labels=labels,
                          annotate=annotate, in_names=in_names if annotate else None,
-                         out_names=out_names if annotate else None,
-                         row_text=row_text if annotate else None,
+                         out_names=out_names if annotate else None, row_text=row_text,
                          legend=legend, title=title, ax=ax)
 
 
-def tap_view(taps, names, transpose, in_shape, in_names, products):
-    """``(A, grid, row_text, in_names)``: what :func:`plot_taps` draws."""
+def _as_taps(taps):
     if not isinstance(taps, TapPattern):
         raise TypeError(f"taps must be a TapPattern (from conv_taps), got "
                         f"{type(taps).__name__}")
-    A, grid = tap_grid(taps, names)
+    return taps
+
+
+def tap_view(taps, names, transpose, in_shape, in_names, products, annotate):
+    """``(A, labels, row_text, in_names)``: what :func:`plot_taps` draws. ``labels`` is a
+    grid when ``annotate`` (and ``row_text`` each row's output, with ``products``), else
+    one label per stored entry, so that no dense grid of a large matrix is made."""
+    A = tap_structure(_as_taps(taps))
+    entries = np.empty(A.nnz, dtype=object)
+    entries[:] = taps.tap_labels(default_tap_names(taps.weight_shape, names))
     if transpose:
-        A, grid = A.T.tocsr(), grid.T
+        A, entries = transposed(A, entries)
+    if not annotate:
+        return A, entries, None, in_names
+    grid = label_grid(A, entries)
     if products is None:
         products = in_names is not None
     row_text = None
@@ -386,11 +446,12 @@ def conv_panels(entries, names, cell=None, annotate=None, vertical=False):
 
     Returns ``(panels, views, annotate)``, a view being ``(A, grid, row_text, in_names)``.
     """
-    views = [tap_view(t, names, tr, ins, inn, None) for t, tr, ins, _, inn, _, _ in entries]
-    if annotate is None:
-        annotate = max(max(v[0].shape) for v in views) <= SMALL
+    shapes = [t.shape[::-1] if tr else t.shape for t, tr, *_ in entries]
+    annotate = _annotate(annotate, (max(r for r, _ in shapes), max(c for _, c in shapes)))
+    views = [tap_view(t, names, tr, ins, inn, None, annotate)
+             for t, tr, ins, _, inn, _, _ in entries]
     if cell is None:
-        cell = grid_cell([v[1] for v in views], annotate, [v[0].shape for v in views],
+        cell = grid_cell([v[1] for v in views] if annotate else [], annotate, shapes,
                          vertical)
     panels = []
     for i, ((A, grid, row_text, in_names), e) in enumerate(zip(views, entries)):

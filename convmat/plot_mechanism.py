@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from ._args import is_int
+from ._args import as_array, as_tuple, is_int
 from .convolution import conv_matrix, conv_transpose_matrix
-from .labels import dims, format_arg, format_value
+from .labels import _is_scalar, dims, format_arg, format_value, shown
 from .plot_layout import (
     LINKS,
     MIN_FONT,
@@ -35,7 +35,7 @@ from .plot_layout import (
     new_axes_row,
     outline,
 )
-from .shapes import max_unpool_output_shape
+from .shapes import conv_transpose_output_shape, max_unpool_output_shape
 from .unpooling import max_unpool_matrix
 
 __all__ = ["plot_conv_transpose_stamps", "plot_conv_windows", "plot_max_unpooling"]
@@ -43,57 +43,89 @@ __all__ = ["plot_conv_transpose_stamps", "plot_conv_windows", "plot_max_unpoolin
 
 #: The largest map side these pictures draw: beyond it, no number would be legible.
 MAX_SIDE = 16
+#: The largest grid drawn (a padded input, the full grid of stamps, an unpooled output).
+MAX_GRID = 64
 PAD_FACE, EMPTY_FACE, INPUT_FACE = "#e3e3e3", "#f4f4f4", "#eef4fb"
 ZERO_TEXT, BAND = "0.5", "#e7298a"
 VALUE_FONT = 12.0
 
 
 # --------------------------------------------------------------------------- arguments
-def _as_map(a, name):
-    """A 1-D or 2-D map (``(1, H, W)`` too) as a 2-D float array; 1-D is one row."""
-    arr = np.asarray(a, dtype=float)
-    if arr.ndim == 3 and arr.shape[0] == 1:
+def read_map(a, name, max_side=MAX_SIDE):
+    """``(map, shape)``: a 1-D or 2-D map (``(1, H, W)`` too) as a 2-D float array (1-D
+    is one row) and the shape it was given in; refused, naming ``name``, when it is no
+    map of numbers, is empty, or is more than ``max_side`` per side."""
+    arr = as_array(a, name, kinds="biuf")
+    shape = arr.shape
+    if arr.ndim == 3 and shape[0] == 1:
         arr = arr[0]
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 1-D or 2-D map (or (1, H, W)), got shape "
-                         f"{arr.shape}")
-    if max(arr.shape) > MAX_SIDE:
-        raise ValueError(f"{name} has shape {arr.shape}: these pictures draw maps of at most "
-                         f"{MAX_SIDE} per side, every number written in its cell")
-    return arr
+        raise ValueError(f"{name} must be a 1-D or 2-D map (or (1, H, W)), got an array of "
+                         f"shape {shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must hold at least one value, got an array of shape "
+                         f"{shape}")
+    if max(arr.shape) > max_side:
+        raise ValueError(f"{name} has shape {shape}: these pictures draw maps of at most "
+                         f"{max_side} per side, every number written in its cell")
+    return arr.astype(float), shape
 
 
-def grid_pair(value, ndim, name):
+def grid_pair(value, ndim, name, at_least=None):
     """A size argument for a map drawn in 2-D: ``(rows, columns)``; 1-D gets ``(1, v)``
     for sizes and ``(0, v)`` for paddings (one row, nothing added above or below)."""
-    values = (value,) * ndim if is_int(value) else tuple(value)
-    if len(values) != ndim or not all(is_int(v) for v in values):
-        raise TypeError(f"{name} must be an int or {ndim} ints for a {ndim}-D map, got "
-                        f"{name}={value!r}")
+    values = as_tuple(value, ndim, name, at_least=at_least)
     if ndim == 1:
-        return (0 if name in ("padding", "output_padding") else 1, int(values[0]))
-    return tuple(int(v) for v in values)
+        return (0 if name in ("padding", "output_padding") else 1, values[0])
+    return values
 
 
-def _filter(weight_or_kernel, ndim):
-    """``(filter, ndim)``: the 2-D filter (all ones for a kernel size) drawn on the grid."""
+def _filter(weight_or_kernel, ndim, x_shape, name="weight_or_kernel"):
+    """The 2-D filter (all ones for a kernel size) drawn on the grid of a ``ndim``-D map."""
     if is_int(weight_or_kernel) or (isinstance(weight_or_kernel, tuple) and
                                     all(is_int(v) for v in weight_or_kernel)):
-        return np.ones(grid_pair(weight_or_kernel, ndim, "kernel"))
-    w = np.asarray(weight_or_kernel, dtype=float)
-    while w.ndim > ndim and w.shape[0] == 1:  # torch's (1, 1, *kernel) layout
-        w = w[0]
-    if w.ndim != ndim:
-        raise ValueError(f"weight must be a single {ndim}-D filter (or (1, 1, *kernel)) for "
-                         f"a {ndim}-D map, got shape {np.shape(weight_or_kernel)}")
+        kernel = as_tuple(weight_or_kernel, ndim, name, at_least=1)
+        w = np.ones(kernel) if max(kernel) <= MAX_SIDE else None
+    elif _is_scalar(weight_or_kernel) or (isinstance(weight_or_kernel, tuple) and
+                                          all(map(_is_scalar, weight_or_kernel))):
+        raise TypeError(f"{name} must be a kernel size (an int or a tuple of ints) or a "
+                        f"filter array, got {name}={shown(weight_or_kernel)}")
+    else:
+        w = as_array(weight_or_kernel, name, kinds="biuf")
+        shape = w.shape
+        while w.ndim > ndim and w.shape[0] == 1:  # torch's (1, 1, *kernel) layout
+            w = w[0]
+        if w.ndim != ndim:
+            raise ValueError(f"{name} must be a single {ndim}-D filter (or (1, 1, *kernel)) "
+                             f"for the {ndim}-D map x of shape {x_shape}, got an array of "
+                             f"shape {shape}")
+        if w.size == 0:
+            raise ValueError(f"{name} must hold at least one tap, got an array of shape "
+                             f"{shape}")
+        w = w.astype(float) if max(w.shape) <= MAX_SIDE else None
+    if w is None:
+        raise ValueError(f"{name}={shown(weight_or_kernel)} is larger than these pictures "
+                         f"draw: a filter of at most {MAX_SIDE} per side")
     return w[None, :] if ndim == 1 else w
 
 
-def _ndim(x):
-    arr = np.asarray(x)
-    return 1 if arr.ndim == 1 else 2
+def _given(x_name, x_shape, **args) -> str:
+    """The arguments that size a picture, as an error message echoes them."""
+    return ", ".join([f"{x_name} of shape {x_shape}",
+                      *(f"{k}={shown(v)}" for k, v in args.items())])
+
+
+def _check_grid(shape, ndim, what, given):
+    """Refuse a drawn grid (a padded input, a full grid of stamps, an output) of more than
+    :data:`MAX_GRID` per side, or an empty one, naming the arguments that size it."""
+    shape = tuple(shape)[2 - ndim:]
+    if min(shape) < 1:
+        raise ValueError(f"{what} would be empty ({dims(shape)}) with {given}")
+    if max(shape) > MAX_GRID:
+        raise ValueError(f"{what} would be {dims(shape)} with {given}: these pictures draw "
+                         f"grids of at most {MAX_GRID} per side")
 
 
 # --------------------------------------------------------------------------- drawing
@@ -165,15 +197,20 @@ def plot_conv_windows(weight_or_kernel, x, *, stride=1, padding=0, dilation=1, t
     >>> [t.get_text() for t in fig.axes[2].texts]
     ['8', '14', '20', '11']
     """
-    ndim = _ndim(x)
-    xm, w = _as_map(x, "x"), _filter(weight_or_kernel, ndim)
-    s, p, d = (grid_pair(v, ndim, n) for v, n in ((stride, "stride"), (padding, "padding"),
-                                              (dilation, "dilation")))
-    C = conv_matrix(w[None, None], (1, *xm.shape), stride=s, padding=p, dilation=d)
-    n_out = tuple((xm.shape[i] + 2 * p[i] - d[i] * (w.shape[i] - 1) - 1) // s[i] + 1
-                  for i in range(2))
-    y = (C @ xm.ravel()).reshape(n_out)
+    xm, x_shape = read_map(x, "x")
+    ndim = 1 if len(x_shape) == 1 else 2
+    w = _filter(weight_or_kernel, ndim, x_shape)
+    s, p, d = (grid_pair(stride, ndim, "stride", at_least=1),
+               grid_pair(padding, ndim, "padding", at_least=0),
+               grid_pair(dilation, ndim, "dilation", at_least=1))
+    given = _given("x", x_shape, weight_or_kernel=weight_or_kernel, stride=stride,
+                   padding=padding, dilation=dilation)
     padded = tuple(xm.shape[i] + 2 * p[i] for i in range(2))
+    _check_grid(padded, ndim, "the padded input", given)
+    n_out = tuple((padded[i] - d[i] * (w.shape[i] - 1) - 1) // s[i] + 1 for i in range(2))
+    _check_grid(n_out, ndim, "the output (no window fits in the padded input)", given)
+    C = conv_matrix(w[None, None], (1, *xm.shape), stride=s, padding=p, dilation=d)
+    y = (C @ xm.ravel()).reshape(n_out)
     if title is None:
         title = (f"Convolution {dims(xm.shape)} \u2192 {dims(n_out)}: filter "
                  f"{dims(w.shape)}, stride {format_arg(stride)}, padding "
@@ -315,14 +352,23 @@ def plot_conv_transpose_stamps(weight_or_kernel, x, *, stride=1, padding=0,
     >>> [t.get_text() for t in fig.axes[3].texts]
     ['1', '2', '3+2', '5', '4', '6']
     """
-    ndim = _ndim(x)
-    xm, w = _as_map(x, "x"), _filter(weight_or_kernel, ndim)
-    s, p, op, d = (grid_pair(v, ndim, n) for v, n in (
-        (stride, "stride"), (padding, "padding"), (output_padding, "output_padding"),
-        (dilation, "dilation")))
+    xm, x_shape = read_map(x, "x")
+    ndim = 1 if len(x_shape) == 1 else 2
+    w = _filter(weight_or_kernel, ndim, x_shape)
+    s, p, op, d = (grid_pair(stride, ndim, "stride", at_least=1),
+                   grid_pair(padding, ndim, "padding", at_least=0),
+                   grid_pair(output_padding, ndim, "output_padding", at_least=0),
+                   grid_pair(dilation, ndim, "dilation", at_least=1))
+    # torch's rules first (output_padding < stride or dilation, a non-empty output), in
+    # arithmetic; then the size of the picture, before any matrix is built
+    conv_transpose_output_shape(w[None, None].shape, (1, *xm.shape), stride=s, padding=p,
+                                output_padding=op, dilation=d)
+    full, out, drawn = _stamp_geometry(xm.shape, w.shape, s, p, op, d)
+    _check_grid(drawn, ndim, "the full grid of stamps", _given(
+        "x", x_shape, weight_or_kernel=weight_or_kernel, stride=stride, padding=padding,
+        output_padding=output_padding, dilation=dilation))
     T = conv_transpose_matrix(w[None, None], (1, *xm.shape), stride=s, padding=p,
                               output_padding=op, dilation=d)
-    full, out, drawn = _stamp_geometry(xm.shape, w.shape, s, p, op, d)
     z = (T @ xm.ravel()).reshape(out)
     T0 = conv_transpose_matrix(w[None, None], (1, *xm.shape), stride=s, dilation=d)
     z_full = np.zeros(drawn)
@@ -420,17 +466,24 @@ def plot_max_unpooling(y, indices, kernel_size, *, stride=None, padding=0,
     >>> [t.get_text() for t in fig.axes[2].texts]
     ['0', '5', '7', '0']
     """
-    ym = _as_map(y, "y")
-    idx = np.asarray(indices)
-    if idx.shape != np.asarray(y).shape:
-        raise ValueError(f"indices must have the shape of y, {np.asarray(y).shape}, got "
-                         f"{idx.shape}")
+    ym, y_shape = read_map(y, "y")
+    ndim = 1 if len(y_shape) == 1 else 2
+    idx = as_array(indices, "indices", kinds="iu")
+    if idx.shape != y_shape:
+        raise ValueError(f"indices must have the shape of y, {y_shape}, got {idx.shape}")
     idx2 = idx.reshape(ym.shape)
-    idx_c = idx.reshape(1, *np.shape(y)[-_ndim(y):])  # (C=1, *spatial), as the builder reads
+    idx_c = idx.reshape(1, *y_shape[-ndim:])  # (C=1, *spatial), as the builder reads it
+    # a picture needs windows: a positive kernel and stride (torch checks neither)
+    kernel = grid_pair(kernel_size, ndim, "kernel_size", at_least=1)
+    if stride is not None:
+        grid_pair(stride, ndim, "stride", at_least=1)
     kw = dict(stride=stride, padding=padding, output_size=output_size)
-    U = max_unpool_matrix(idx_c, kernel_size, **kw)
     spatial = max_unpool_output_shape(idx_c.shape, kernel_size, **kw)[1:]
     out_shape = (1, *spatial) if len(spatial) == 1 else tuple(spatial)
+    _check_grid(out_shape, ndim, "the output", _given(
+        "y", y_shape, kernel_size=kernel_size, stride=stride, padding=padding,
+        output_size=output_size))
+    U = max_unpool_matrix(idx_c, kernel_size, **kw)
     width = out_shape[1]
     z = (U @ ym.ravel()).reshape(out_shape)
     if title is None:
@@ -463,16 +516,15 @@ def plot_max_unpooling(y, indices, kernel_size, *, stride=None, padding=0,
         else:
             draw_cell(a_z, r, c, light(LINKS[k % len(LINKS)]), format_value(v), bold=True)
             outline(a_z, r, c, 1, 1, LINKS[k % len(LINKS)])
-    _window_lines(a_z, kernel_size, stride, out_shape, ym.shape[0] == 1)
+    _window_lines(a_z, kernel, stride, out_shape, ndim)
     a_i.set_xlabel(f"flat index = row \u00d7 {width} + column", fontsize=10)
     a_y.set_xlabel("U @ y puts value j at\noutput position indices[j];\nevery other "
                    "output is 0", fontsize=10)
     return fig
 
 
-def _window_lines(ax, kernel_size, stride, shape, one_row):
-    k = grid_pair(kernel_size, 1 if one_row else 2, "kernel_size")
-    s = k if stride is None else grid_pair(stride, 1 if one_row else 2, "stride")
+def _window_lines(ax, k, stride, shape, ndim):
+    s = k if stride is None else grid_pair(stride, ndim, "stride")
     if k != s:
         return  # windows overlap or leave gaps: lines would mislead
     for x in range(k[1], shape[1], k[1]):

@@ -7,13 +7,17 @@ matrices compare cell for cell; the public functions are imported from
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from ._args import as_bool, as_output_size, as_shape, as_tuple, is_int
 from .convolution import conv_taps, conv_transpose_taps
 from .labels import (
+    as_flag,
+    as_names,
     call_text,
     colour_indices,
     default_tap_names,
@@ -22,6 +26,7 @@ from .labels import (
     format_arg,
     input_letters,
     position_names,
+    shown,
     tap_grid,
     weight_shape_of,
 )
@@ -41,6 +46,9 @@ from .shapes import conv_output_shape, conv_transpose_output_shape
 
 __all__ = ["plot_stride_comparison", "plot_transpose_pair"]
 
+#: The most strides :func:`plot_stride_comparison` draws side by side, a panel each.
+MAX_PANELS = 8
+
 
 def _draw(axes, entries, names, annotate, *, legend_last=True):
     for i, (a, e) in enumerate(zip(axes, entries)):
@@ -48,6 +56,32 @@ def _draw(axes, entries, names, annotate, *, legend_last=True):
         plot_taps(taps, names, in_shape=in_shape, out_shape=out_shape, in_names=in_names,
                   out_names=out_names, ax=a, annotate=annotate,
                   legend=legend_last and i == len(entries) - 1, title=panel_title)
+
+
+def _as_strides(strides, n):
+    """``strides``: a sequence of 1 to ``MAX_PANELS`` strides (each an int or a tuple of
+    ``n`` ints, positive), each error naming ``strides``."""
+    if isinstance(strides, np.ndarray) and strides.ndim == 1:
+        strides = strides.tolist()
+    if not isinstance(strides, (list, tuple)) or not 1 <= len(strides) <= MAX_PANELS:
+        raise (ValueError if isinstance(strides, (list, tuple)) else TypeError)(
+            f"strides must be a sequence of 1 to {MAX_PANELS} strides (a panel each), got "
+            f"strides={shown(strides)}")
+    for i, s in enumerate(strides):
+        if not (is_int(s) or isinstance(s, (list, tuple)) and all(is_int(v) for v in s)):
+            raise TypeError(f"strides[{i}] must be an integer or a tuple of integers, got "
+                            f"strides={shown(strides)}")
+        as_tuple(s, n if 1 <= n <= 3 else len(np.atleast_1d(s)), f"strides[{i}]",
+                 at_least=1)
+    return list(strides)
+
+
+def _input_names(in_names, input_shape):
+    """``"auto"``: ``a, b, ...`` for a short 1-D input; else ``None`` or the names given,
+    one per input position."""
+    if isinstance(in_names, str) and in_names == "auto":
+        return input_letters(input_shape, at_most=8)
+    return as_names(in_names, "in_names", math.prod(input_shape))
 
 
 def plot_stride_comparison(weight, input_shape, *, strides=(1, 2), transpose=False,
@@ -67,7 +101,7 @@ def plot_stride_comparison(weight, input_shape, *, strides=(1, 2), transpose=Fal
     input_shape : tuple of int
         ``(C, *spatial)`` of the input sample.
     strides : sequence
-        One panel per stride (default 1 and 2).
+        One panel per stride (default 1 and 2), at most ``MAX_PANELS`` = 8.
     transpose : bool
         Transposed convolutions (``conv_transpose_matrix``) instead of convolutions.
     padding, dilation :
@@ -87,10 +121,13 @@ def plot_stride_comparison(weight, input_shape, *, strides=(1, 2), transpose=Fal
     -------
     matplotlib.figure.Figure
     """
-    wshape = weight_shape_of(weight)
-    input_shape = tuple(input_shape)
-    if in_names == "auto":
-        in_names = input_letters(input_shape, at_most=8)
+    wshape = weight_shape_of(weight, "weight")
+    input_shape = as_shape(input_shape, "input_shape")
+    strides = _as_strides(strides, len(wshape) - 2)
+    transpose = as_bool(transpose, "transpose")
+    annotate = as_flag(annotate, "annotate")
+    names = as_names(names, "names", math.prod(wshape))
+    in_names = _input_names(in_names, input_shape)
     entries = []
     for s in strides:
         kw = dict(stride=s, padding=padding, dilation=dilation)
@@ -132,14 +169,14 @@ def _matching_output_padding(wshape, input_shape, out_shape, kw, output_padding,
         raise ValueError("give output_padding or output_size, not both, got "
                          f"output_padding={output_padding!r} and output_size={output_size!r}")
     if output_size is not None:
-        if tuple(output_size)[-len(spatial):] != spatial:
+        if as_output_size(output_size, len(spatial), leading=(1, 2)) != spatial:
             raise ValueError(
-                f"output_size={tuple(output_size)!r} must be the input's spatial shape "
+                f"output_size={shown(output_size)} must be the input's spatial shape "
                 f"{spatial}: only the transposed convolution back to the input is C.T")
         return needed, base
     if output_padding is None:
         return needed, base
-    given = tuple(np.broadcast_to(output_padding, (len(spatial),)).tolist())
+    given = as_tuple(output_padding, len(spatial), "output_padding", at_least=0)
     if given != needed:
         reached = tuple(b + g for b, g in zip(base, given))
         raise ValueError(
@@ -227,8 +264,10 @@ def plot_transpose_pair(weight, input_shape, *, stride=1, padding=0, dilation=1,
     ...
     ValueError: output_padding=0 maps the convolution's output 2 to 3, not back to the ...
     """
-    wshape = weight_shape_of(weight)
-    input_shape = tuple(input_shape)
+    wshape = weight_shape_of(weight, "weight")
+    input_shape = as_shape(input_shape, "input_shape")
+    names = as_names(names, "names", math.prod(wshape))
+    in_names = _input_names(in_names, input_shape)
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     taps = conv_taps(wshape, input_shape, **kw)
     out_shape = conv_output_shape(wshape, input_shape, **kw)
@@ -238,8 +277,6 @@ def plot_transpose_pair(weight, input_shape, *, stride=1, padding=0, dilation=1,
         dict(output_padding=op)
     t_taps = conv_transpose_taps(wshape, out_shape, **kw, **t_kw)
     n_out, n_in = taps.shape
-    if in_names == "auto":
-        in_names = input_letters(input_shape, at_most=8)
     t_names = list("pqrstuvw"[:n_out]) if in_names and n_out <= 8 else None
     entries = [
         (taps, False, input_shape, out_shape, in_names, t_names,
@@ -332,8 +369,7 @@ def _reading_geometry(wshape, input_shape, kw):
             or isinstance(kw["padding"], str):
         return None
     kernel = grid_pair(tuple(wshape[2:]), ndim, "kernel")
-    s, p, d = (grid_pair(kw[n] if not isinstance(kw[n], (list, np.ndarray)) else
-                         tuple(kw[n]), ndim, n) for n in ("stride", "padding", "dilation"))
+    s, p, d = (grid_pair(kw[n], ndim, n) for n in ("stride", "padding", "dilation"))
     padded = (spatial[0] + 2 * p[0], spatial[-1] + 2 * p[1]) if ndim == 2 else \
         (1, spatial[0] + 2 * p[1])
     if max(padded) > MAX_SIDE:

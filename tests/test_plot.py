@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import base64  # noqa: E402
 import itertools  # noqa: E402
+import math  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -572,3 +573,183 @@ def test_a_returned_figure_or_axes_displays_once_in_ipython(inline):
         png = base64.b64decode(png) if isinstance(png, str) else png
         assert png.startswith(b"\x89PNG")
     assert plt.get_fignums() == []
+
+
+# --------------------------------------------------------------------------- hostile input
+# Each bad argument is refused with a TypeError or ValueError whose one-line message names
+# the argument as the caller wrote it; tensors (requires_grad too) are arrays.
+def refused(kind, name, call, *args, **kwargs):
+    with pytest.raises(kind) as info:
+        call(*args, **kwargs)
+    message = str(info.value)
+    assert name in message, message
+    assert "\n" not in message, message
+    return message
+
+
+def grad_tensor(values):
+    torch = pytest.importorskip("torch")
+    return torch.tensor(np.asarray(values, dtype=float), requires_grad=True)
+
+
+def test_coverage_reads_a_tensor_that_requires_grad():
+    w = np.arange(1.0, 4.0).reshape(1, 1, 3)
+    np.testing.assert_array_equal(coverage(grad_tensor(w), (1, 4), 2), coverage(w, (1, 4), 2))
+    np.testing.assert_array_equal(coverage(w, (1, 4), 2),
+                                  [1, 1, 2, 1, 2, 1, 2, 1, 1])  # by hand: k=3, s=2
+
+
+@pytest.mark.parametrize("input_shape", [(1, 10**9, 10**9), (1, 10**5, 10**5), (10**9,)])
+def test_coverage_refuses_a_map_too_large_to_count_before_allocating(input_shape):
+    message = refused(ValueError, "input_shape", lambda: coverage(3, input_shape, 2))
+    assert "10,000,000" in message  # the limit, named
+    w = np.ones((1, 1, 3, 3))
+    refused(ValueError, "input_shape", lambda: coverage(w, (1, 10**5, 10**5), 2))
+
+
+@pytest.mark.parametrize("input_shape", [(10**5, 10**5), (2001,), (1, 10**9, 10**9)])
+def test_plot_coverage_refuses_a_map_no_picture_can_hold(input_shape):
+    w = np.ones((1, 1, 3, 3)) if len(input_shape) == 2 else 3
+    refused(ValueError, "input_shape", lambda: plot_coverage(w, input_shape, 1))
+
+
+@pytest.mark.parametrize("value, kind", [(math.inf, TypeError), (math.nan, TypeError),
+                                         (None, TypeError), ((1, 4.0), TypeError),
+                                         ((1, 0), ValueError), ((1, 2, 3, 4, 5), ValueError)])
+def test_coverage_names_a_bad_input_shape(value, kind):
+    refused(kind, "input_shape", lambda: coverage(3, value, 2))
+    refused(kind, "input_shape", lambda: plot_coverage(3, value, 2))
+
+
+@pytest.mark.parametrize("value, kind", [(0, ValueError), (-1, ValueError), (True, TypeError),
+                                         (2.0, TypeError), (None, TypeError),
+                                         ((3, 3.0), TypeError), ([[1, 2], [3]], ValueError),
+                                         ((), ValueError), (np.zeros((1, 1, 0)), ValueError),
+                                         ((2**63,), ValueError)])
+def test_coverage_names_a_bad_weight_or_kernel(value, kind):
+    refused(kind, "weight_or_kernel", lambda: coverage(value, (1, 4), 2))
+
+
+def test_plot_sparsity_reads_tensors_and_names_its_arguments():
+    C = conv_matrix(np.ones((1, 1, 3)), (1, 4), padding=1)
+    ax = plot_sparsity(grad_tensor(C.toarray()))
+    assert cell_texts(ax, (4, 4)) == [["1", "1", "", ""], ["1", "1", "1", ""],
+                                      ["", "1", "1", "1"], ["", "", "1", "1"]]
+    refused(ValueError, "A", lambda: plot_sparsity([[1, 2], [3]]))
+    refused(TypeError, "A", lambda: plot_sparsity(np.array([["a"]])))
+    for name in ("in_shape", "out_shape"):
+        refused(TypeError, name, plot_sparsity, C, **{name: math.inf})
+        refused(TypeError, name, plot_sparsity, C, **{name: (1, math.nan)})
+        refused(TypeError, name, plot_sparsity, C, **{name: grad_tensor([1, 4])})
+    refused(TypeError, "row_text", lambda: plot_sparsity(C, row_text=5))
+    refused(ValueError, "in_names", lambda: plot_sparsity(C, in_names="ab"))
+    refused(ValueError, "annotate", lambda: plot_sparsity(np.eye(200), annotate=True))
+    refused(TypeError, "ax", lambda: plot_sparsity(C, ax="left"))
+
+
+@pytest.mark.parametrize("A", [np.zeros((0, 5)), np.zeros((1, 0)), np.zeros((3, 3))])
+def test_plot_sparsity_of_a_matrix_without_entries_says_so(A):
+    ax = plot_sparsity(A)
+    assert "no stored entries" in ax.get_title()
+    assert f"{A.shape[0]}\u00d7{A.shape[1]}" in ax.get_title()
+
+
+def test_plot_taps_names_bad_names_and_shapes():
+    taps = conv_taps((1, 1, 3), (1, 4))
+    refused(TypeError, "names", lambda: plot_taps(taps, 0))
+    refused(TypeError, "names", lambda: plot_taps(taps, (1, 2, 3)))
+    refused(ValueError, "names", lambda: plot_taps(taps, "xy"))
+    refused(TypeError, "in_shape", lambda: plot_taps(taps, in_shape=math.inf))
+    refused(ValueError, "out_shape", lambda: plot_taps(taps, out_shape=(1, 10**9, 10**9)))
+
+
+def test_plot_taps_labels_a_large_matrix_without_a_dense_grid():
+    from convmat.plot_matrices import tap_view
+
+    taps = conv_taps((1, 1, 3, 3), (1, 40, 40), padding=1)
+    A, labels, _, _ = tap_view(taps, None, True, None, None, None, annotate=False)
+    assert labels.shape == (taps.nnz,)  # one label per stored entry, not 1600 x 1600
+    # C.T's entry (i, j) is C's (j, i), with its tap
+    C, grid = tap_view(taps, None, False, None, None, None, annotate=False)[:2]
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    back = dict(zip(zip(np.repeat(np.arange(C.shape[0]), np.diff(C.indptr)).tolist(),
+                        C.indices.tolist()), grid))
+    assert all(back[(j, i)] == lab for i, j, lab in zip(rows.tolist(), A.indices.tolist(),
+                                                        labels))
+    ax = plot_taps(taps)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        f"w[{r},{c}]" for r in range(3) for c in range(3)]
+
+
+@pytest.mark.parametrize("strides, kind", [(0, TypeError), ((1, 0), ValueError),
+                                           ((), ValueError), ((1, 2.0), TypeError),
+                                           ((2**63,), ValueError), ([[1, 2]], ValueError),
+                                           (np.zeros((3, 3)), TypeError)])
+def test_plot_stride_comparison_names_strides(strides, kind):
+    refused(kind, "strides", lambda: plot_stride_comparison((1, 1, 3), (1, 5),
+                                                            strides=strides))
+
+
+def test_plot_pairs_name_weight_and_input_shape():
+    for plot in (plot_stride_comparison, plot_transpose_pair):
+        refused(ValueError, "weight", plot, [[1, 2], [3]], (1, 5))
+        refused(TypeError, "input_shape", plot, (1, 1, 3), 5)
+        refused(TypeError, "input_shape", plot, (1, 1, 3), None)
+        refused(ValueError, "in_names", plot, (1, 1, 3), (1, 5), in_names="abc")
+    refused(TypeError, "output_padding",
+            lambda: plot_transpose_pair((1, 1, 3), (1, 4), stride=2, output_padding=0.5))
+    refused(TypeError, "output_size",
+            lambda: plot_transpose_pair((1, 1, 3), (1, 4), stride=2, output_size=4))
+
+
+def test_plot_before_after_reads_tensors_and_names_its_maps():
+    fig = plot_before_after(grad_tensor([[1, 2], [3, 4]]), grad_tensor(np.ones((4, 4))))
+    assert cell_texts(fig.axes[0], (2, 2)) == [["1", "2"], ["3", "4"]]
+    refused(ValueError, "before", lambda: plot_before_after((), np.ones(4)))
+    refused(ValueError, "before", lambda: plot_before_after(np.zeros((1, 0)), np.ones(4)))
+    refused(TypeError, "after", lambda: plot_before_after(np.ones(2), 1 + 2j))
+    refused(ValueError, "after", lambda: plot_before_after(np.ones(2), [[1, 2], [3]]))
+    refused(ValueError, "after", lambda: plot_before_after(np.ones(2), np.ones((1000, 2))))
+    refused(ValueError, "block", lambda: plot_before_after(np.ones(2), np.ones(4), block=0))
+    refused(TypeError, "ax", lambda: plot_before_after(np.ones(2), np.ones(4), ax=[1, 2]))
+
+
+def test_mechanism_pictures_read_tensors_that_require_grad():
+    expected = [t.get_text() for t in
+                plot_conv_windows([1, 2, 3], [1, 2, 3, 4], padding=1).axes[2].texts]
+    fig = plot_conv_windows(grad_tensor([1, 2, 3]), grad_tensor([1, 2, 3, 4]), padding=1)
+    assert [t.get_text() for t in fig.axes[2].texts] == expected == ["8", "14", "20", "11"]
+    fig = plot_conv_transpose_stamps(grad_tensor([1, 2, 3]), grad_tensor([1, 2]), stride=2)
+    assert [t.get_text() for t in fig.axes[3].texts] == ["1", "2", "3+2", "5", "4", "6"]
+    fig = plot_max_unpooling(grad_tensor([5, 7]), [1, 2], 2)
+    assert [t.get_text() for t in fig.axes[2].texts] == ["0", "5", "7", "0"]
+
+
+@pytest.mark.parametrize("plot", [plot_conv_windows, plot_conv_transpose_stamps])
+def test_mechanism_pictures_name_their_arguments(plot):
+    w, x = np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0, 4.0])
+    for name in ("stride", "padding", "dilation"):
+        refused(TypeError, name, plot, w, x, **{name: None})
+        refused(TypeError, name, plot, w, x, **{name: 1.5})
+    refused(ValueError, "padding", lambda: plot(w, x, padding=10**4))
+    refused(ValueError, "stride", lambda: plot(w, x, stride=0))
+    refused(ValueError, "weight_or_kernel", lambda: plot(0, x))
+    refused(ValueError, "weight_or_kernel", lambda: plot((10**9,), x))
+    refused(TypeError, "weight_or_kernel", lambda: plot(None, x))
+    refused(ValueError, "weight_or_kernel", lambda: plot([[1, 2], [3]], x))
+    refused(ValueError, "x", lambda: plot(w, []))
+    refused(TypeError, "x", lambda: plot(w, ["a", "b"]))
+
+
+def test_plot_conv_windows_names_a_filter_wider_than_the_padded_input():
+    refused(ValueError, "weight_or_kernel", lambda: plot_conv_windows(9, np.ones(4)))
+
+
+def test_plot_max_unpooling_refuses_a_zero_kernel_by_name():
+    refused(ValueError, "kernel_size", lambda: plot_max_unpooling([5, 7], [1, 2], 0))
+    refused(ValueError, "kernel_size", lambda: plot_max_unpooling([5, 7], [1, 2], (0,)))
+    refused(ValueError, "stride", lambda: plot_max_unpooling([5, 7], [1, 2], 2, stride=0))
+    refused(ValueError, "stride", lambda: plot_max_unpooling([5, 7], [1, 2], 2,
+                                                             stride=10**6))
+    refused(ValueError, "indices", lambda: plot_max_unpooling([5, 7], [[1, 2], [3]], 2))
+    refused(TypeError, "indices", lambda: plot_max_unpooling([5, 7], [1.0, 2.0], 2))
