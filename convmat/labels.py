@@ -324,6 +324,14 @@ def as_names(names, name: str, n: int | None = None) -> list[str] | None:
     return [str(v) for v in items]
 
 
+def as_text(value, name: str) -> str | None:
+    """An optional title or label: ``None`` or a string (an array's truth is ambiguous, a
+    number is more likely a misplaced argument than a title)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{name} must be a string (or None), got {name}={shown(value)}")
+
+
 def as_flag(value, name: str) -> bool | None:
     """An optional flag (``annotate=None`` means: decide from the size): ``None`` or a
     bool."""

@@ -9,16 +9,30 @@ from __future__ import annotations
 import numpy as np
 
 from ._args import as_array
+from .labels import shown
 
 __all__ = ["plot_effective_receptive_field", "plot_receptive_field"]
 
 
 def _axes(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
+    """``ax``, or the Axes of a new figure that pyplot does not manage (as every convmat
+    figure: it shows once in a notebook)."""
+    from .plot_layout import new_axes  # matplotlib: imported when a figure is drawn
 
-        _, ax = plt.subplots(figsize=(5, 4))
-    return ax
+    return new_axes(ax, (5, 4))
+
+
+def _colour_map(cmap):
+    """A matplotlib colour map, by name or as one, or an error naming ``cmap``."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Colormap
+
+    if isinstance(cmap, Colormap):
+        return cmap
+    if isinstance(cmap, str) and cmap in colormaps:
+        return colormaps[cmap]
+    raise ValueError(f"cmap must be a matplotlib colour map or its name (e.g. 'magma', "
+                     f"'viridis'), got cmap={shown(cmap)}")
 
 
 def _as_sample(x, output_index) -> np.ndarray:
@@ -89,11 +103,18 @@ def plot_receptive_field(model, x, output_index, *, ax=None, color="tab:red"):
     >>> ax.get_title()
     'Receptive field of output (0, 1, 1): 16 of 64 input positions'
     """
-    from matplotlib.colors import to_rgba
+    from matplotlib.colors import is_color_like, to_rgba
 
     from .network import receptive_field
 
     x = _as_sample(x, output_index)
+    if ax is not None:
+        from .plot_layout import check_axes
+
+        check_axes(ax)
+    if not is_color_like(color):
+        raise ValueError(f"color must be a matplotlib colour (a name like 'tab:red', '#aa0000' "
+                         f"or an RGB tuple), got color={shown(color)}")
     field = receptive_field(model, x.shape, output_index).any(axis=0)
     ax = _axes(ax)
     _background(ax, x)
@@ -143,22 +164,25 @@ def plot_effective_receptive_field(model, x, output_index, *, ax=None, cmap="mag
     >>> ax.get_title()
     'Effective receptive field of output (0, 2, 2): |dy/dx| at x'
     """
-    import matplotlib.pyplot as plt
-
     from .network import effective_receptive_field
 
     x = _as_sample(x, output_index)
+    if ax is not None:
+        from .plot_layout import check_axes
+
+        check_axes(ax)
+    colours = _colour_map(cmap)
     erf = effective_receptive_field(model, x, output_index).sum(axis=0)
     ax = _axes(ax)
     _background(ax, x)
     peak = erf.max() or 1.0
     if x.ndim == 2:
         twin = ax.twinx()
-        twin.fill_between(np.arange(erf.size), erf, step="mid", color=plt.get_cmap(cmap)(0.6),
+        twin.fill_between(np.arange(erf.size), erf, step="mid", color=colours(0.6),
                           alpha=0.5)
         twin.set_ylabel("|dy/dx| (summed over channels)")
     else:
-        image = ax.imshow(erf, cmap=cmap, alpha=np.clip(erf / peak, 0, 1) * 0.85,
+        image = ax.imshow(erf, cmap=colours, alpha=np.clip(erf / peak, 0, 1) * 0.85,
                           interpolation="nearest", vmin=0, vmax=peak)
         ax.figure.colorbar(image, ax=ax, label="|dy/dx| (summed over channels)")
     ax.set_title(f"Effective receptive field of output {tuple(output_index)}: "

@@ -46,6 +46,7 @@ from matplotlib.ticker import MaxNLocator
 from ._args import as_tuple
 from .labels import (
     as_flag,
+    as_text,
     count_coverage,
     coverage,
     coverage_window,
@@ -120,6 +121,7 @@ def plot_coverage(weight_or_kernel, input_shape, stride, *, padding=0, dilation=
     positions per side (a bar per position in 1-D, a pixel per position in 2-D) are
     refused with a ``ValueError``; draw a part of :func:`coverage` instead.
     """
+    title = as_text(title, "title")
     kernel, size, window = coverage_window(
         weight_or_kernel, input_shape, stride, padding=padding, dilation=dilation,
         output_padding=output_padding, max_side=COVERAGE_SIDE, who="plot_coverage")
@@ -270,6 +272,10 @@ def plot_before_after(before, after, *, op=None, before_title=None, after_title=
     and at least one; NaN and infinite values are written but do not set the colour
     scale.
     """
+    op = as_text(op, "op")
+    before_title = as_text(before_title, "before_title")
+    after_title = as_text(after_title, "after_title")
+    title = as_text(title, "title")
     b, _ = read_map(before, "before", MAP_SIDE)
     a, _ = read_map(after, "after", MAP_SIDE)
     hb = None if highlight_before is None else \

@@ -86,7 +86,10 @@ def new_figure(size, layout="constrained") -> Figure:
 
 def check_axes(ax, n=None):
     """``ax`` (``None``, one Axes, or with ``n`` a sequence of ``n`` of them), checked."""
-    axes = [ax] if n is None else list(np.ravel(np.asarray(ax, dtype=object)))
+    if n is None or isinstance(ax, Axes) or not isinstance(ax, (list, tuple, np.ndarray)):
+        axes = [ax]  # one object: an Axes, or refused below (never read as an array)
+    else:
+        axes = list(np.ravel(np.asarray(ax, dtype=object)))
     if not all(isinstance(a, Axes) for a in axes):
         what = "a matplotlib Axes" if n is None else f"a sequence of {n} matplotlib Axes"
         raise TypeError(f"ax must be {what}, got ax={' '.join(repr(ax).split())[:60]}")

@@ -24,6 +24,7 @@ from .convolution import TapPattern
 from .labels import (
     as_flag,
     as_names,
+    as_text,
     axis_caption,
     block_boundaries,
     colour_indices,
@@ -303,6 +304,7 @@ def plot_sparsity(A, *, in_shape=None, out_shape=None, labels=None, annotate=Non
     -------
     matplotlib.axes.Axes
     """
+    title = as_text(title, "title")
     A = _as_csr(A)
     n_rows, n_cols = A.shape
     in_shape = sample_shape(in_shape, n_cols, "in_shape")
@@ -390,6 +392,7 @@ def plot_taps(taps: TapPattern, names=None, *, in_shape=None, out_shape=None,
     -------
     matplotlib.axes.Axes
     """
+    title = as_text(title, "title")
     taps = _as_taps(taps)
     transpose = as_bool(transpose, "transpose")
     n_rows, n_cols = taps.shape[::-1] if transpose else taps.shape

@@ -23,7 +23,7 @@ from matplotlib.patches import Rectangle
 
 from ._args import as_array, as_tuple, is_int
 from .convolution import conv_matrix, conv_transpose_matrix
-from .labels import _is_scalar, dims, format_arg, format_value, shown
+from .labels import _is_scalar, as_text, dims, format_arg, format_value, shown
 from .plot_layout import (
     LINKS,
     MIN_FONT,
@@ -197,6 +197,7 @@ def plot_conv_windows(weight_or_kernel, x, *, stride=1, padding=0, dilation=1, t
     >>> [t.get_text() for t in fig.axes[2].texts]
     ['8', '14', '20', '11']
     """
+    title = as_text(title, "title")
     xm, x_shape = read_map(x, "x")
     ndim = 1 if len(x_shape) == 1 else 2
     w = _filter(weight_or_kernel, ndim, x_shape)
@@ -352,6 +353,7 @@ def plot_conv_transpose_stamps(weight_or_kernel, x, *, stride=1, padding=0,
     >>> [t.get_text() for t in fig.axes[3].texts]
     ['1', '2', '3+2', '5', '4', '6']
     """
+    title = as_text(title, "title")
     xm, x_shape = read_map(x, "x")
     ndim = 1 if len(x_shape) == 1 else 2
     w = _filter(weight_or_kernel, ndim, x_shape)
@@ -466,6 +468,7 @@ def plot_max_unpooling(y, indices, kernel_size, *, stride=None, padding=0,
     >>> [t.get_text() for t in fig.axes[2].texts]
     ['0', '5', '7', '0']
     """
+    title = as_text(title, "title")
     ym, y_shape = read_map(y, "y")
     ndim = 1 if len(y_shape) == 1 else 2
     idx = as_array(indices, "indices", kinds="iu")

@@ -18,6 +18,7 @@ from .convolution import conv_taps, conv_transpose_taps
 from .labels import (
     as_flag,
     as_names,
+    as_text,
     call_text,
     colour_indices,
     default_tap_names,
@@ -121,6 +122,7 @@ def plot_stride_comparison(weight, input_shape, *, strides=(1, 2), transpose=Fal
     -------
     matplotlib.figure.Figure
     """
+    title = as_text(title, "title")
     wshape = weight_shape_of(weight, "weight")
     input_shape = as_shape(input_shape, "input_shape")
     strides = _as_strides(strides, len(wshape) - 2)
@@ -264,6 +266,7 @@ def plot_transpose_pair(weight, input_shape, *, stride=1, padding=0, dilation=1,
     ...
     ValueError: output_padding=0 maps the convolution's output 2 to 3, not back to the ...
     """
+    title = as_text(title, "title")
     wshape = weight_shape_of(weight, "weight")
     input_shape = as_shape(input_shape, "input_shape")
     names = as_names(names, "names", math.prod(wshape))

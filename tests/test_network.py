@@ -655,3 +655,13 @@ def test_output_index_that_is_no_index_is_named(index):
         effective_receptive_field(model, np.ones((1, 6)), index)
     with pytest.raises(TypeError, match="output_index"):
         plot_receptive_field(model, np.ones((1, 6)), index)
+
+
+def test_receptive_field_plots_name_a_bad_colour_colour_map_or_ax():
+    model, x = _conv_relu(), np.ones((1, 6))
+    with pytest.raises(ValueError, match="color must be a matplotlib colour"):
+        plot_receptive_field(model, x, (0, 1), color="no such colour")
+    with pytest.raises(ValueError, match="cmap must be a matplotlib colour map"):
+        plot_effective_receptive_field(model, x, (0, 1), cmap="no such map")
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
+        plot_effective_receptive_field(model, x, (0, 1), ax="left")

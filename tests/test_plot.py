@@ -753,3 +753,18 @@ def test_plot_max_unpooling_refuses_a_zero_kernel_by_name():
                                                              stride=10**6))
     refused(ValueError, "indices", lambda: plot_max_unpooling([5, 7], [[1, 2], [3]], 2))
     refused(TypeError, "indices", lambda: plot_max_unpooling([5, 7], [1.0, 2.0], 2))
+
+
+@pytest.mark.parametrize("call", [
+    lambda **kw: plot_sparsity(conv_matrix(np.ones((1, 1, 3)), (1, 5)), **kw),
+    lambda **kw: plot_stride_comparison(np.ones((1, 1, 3)), (1, 5), **kw),
+    lambda **kw: plot_transpose_pair(np.ones((1, 1, 3)), (1, 5), **kw),
+    lambda **kw: plot_conv_windows(np.ones(3), np.ones(4), **kw),
+])
+def test_a_title_is_text_and_an_ax_is_an_axes(call):
+    with pytest.raises(TypeError, match=r"title must be a string \(or None\), got title=True"):
+        call(title=True)
+    with pytest.raises(TypeError, match=r"title must be a string .* got title=array"):
+        call(title=np.zeros(2))
+    with pytest.raises(TypeError, match=r"ax must be .*matplotlib Axes, got ax='left'"):
+        call(ax="left")
