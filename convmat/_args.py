@@ -15,7 +15,10 @@ One rule for every builder, so that each inherits it:
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -257,3 +260,104 @@ def as_array(value: Any, name: str, *, kinds: str = "biufc") -> np.ndarray:
         names = ", ".join(allowed[k] for k in kinds if k in allowed)
         raise TypeError(f"{name} must hold {names} values, got an array of dtype {arr.dtype}")
     return arr
+
+
+# --------------------------------------------------------------------------- plotting
+def brief(value, limit: int = 60) -> str:
+    """``repr(value)`` on one short line, for a message: an array or tensor whose repr
+    runs long or over several lines is told by its type and shape.
+
+    Examples
+    --------
+    >>> brief(1.5), brief(np.zeros((40, 40)))
+    ('1.5', 'ndarray of shape (40, 40)')
+    """
+    text = repr(value)
+    if "\n" not in text and len(text) <= limit:
+        return text
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (str, bytes)):
+        return f"{type(value).__name__} of shape {tuple(shape)}"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def as_positive_real(value, name: str, *, at_least: float | None = None,
+                     at_most: float | None = None, why: str = "") -> float:
+    """``value`` as a finite float, positive and in ``[at_least, at_most]``.
+
+    A bool, a string, an array or a tensor is a ``TypeError``; nan, inf, 0, a negative or
+    a value out of range a ``ValueError``; both name the argument and echo its value
+    (``why`` says what the number is, in the message).
+
+    Examples
+    --------
+    >>> as_positive_real(np.float32(0.5), "cell")
+    0.5
+    >>> as_positive_real(float("nan"), "fps", at_most=100)
+    Traceback (most recent call last):
+    ...
+    ValueError: fps must be a finite number greater than 0 and at most 100, got fps=nan
+    """
+    low = "greater than 0" if at_least is None else f"at least {at_least:g}"
+    rule = low if at_most is None else f"{low} and at most {at_most:g}"
+    if not is_real(value):
+        raise TypeError(f"{name} must be a real number {rule}{why}, got {name}={brief(value)}")
+    try:
+        result = float(value)
+    except OverflowError:  # an int beyond float's range
+        result = math.inf
+    if (not math.isfinite(result) or result <= 0 or (at_least is not None and result < at_least)
+            or (at_most is not None and result > at_most)):
+        raise ValueError(f"{name} must be a finite number {rule}{why}, got {name}={brief(value)}")
+    return result
+
+
+def as_path(value, name: str) -> Path:
+    """A file or directory name, a ``str`` or an ``os.PathLike``, as a ``Path``; ``''``,
+    bytes and anything else (a bool, a number, an array) are refused, naming ``name``.
+
+    Examples
+    --------
+    >>> as_path("figs", "out")
+    PosixPath('figs')
+    >>> as_path(True, "out")
+    Traceback (most recent call last):
+    ...
+    TypeError: out must be a str or os.PathLike naming a file or directory, got out=True
+    """
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a str or os.PathLike naming a file or directory, "
+                        f"got {name}={brief(value)}")
+    if not text.strip() or "\0" in text:
+        raise ValueError(f"{name} must name a file or directory (not empty, no NUL "
+                         f"character), got {name}={brief(value)}")
+    return Path(text)
+
+
+#: The resolutions the figure and animation writers accept, in dots per inch: below 20 the
+#: smallest labels are under half a pixel (FreeType cannot draw them), and at 1000 a
+#: 12-inch figure is already 12000 pixels wide.
+DPI_RANGE = (20, 1000)
+
+
+def as_dpi(value, name: str = "dpi") -> int:
+    """A resolution: an integer number of dots per inch in :data:`DPI_RANGE`.
+
+    Examples
+    --------
+    >>> as_dpi(np.int64(100))
+    100
+    >>> as_dpi(5)
+    Traceback (most recent call last):
+    ...
+    ValueError: dpi must be an integer from 20 to 1000 (dots per inch), got dpi=5
+    """
+    low, high = DPI_RANGE
+    rule = f"an integer from {low} to {high} (dots per inch)"
+    if not is_int(value):
+        raise TypeError(f"{name} must be {rule}, got {name}={brief(value)}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {rule}, got {name}={brief(value)}")
+    return int(value)

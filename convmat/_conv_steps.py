@@ -1,4 +1,5 @@
-"""The steps of an animated (transposed) convolution, as data, and their captions.
+"""The steps of an animated (transposed) convolution, as data, their captions, and the
+checks and limits of the arguments that make them.
 
 :mod:`convmat.animation` draws what this module computes: for a convolution, the window
 of each output on the padded input (row ``i`` of ``C``) and the value it writes; for a
@@ -10,20 +11,38 @@ tests can hold the frames against ``conv_matrix`` and torch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._args import as_array, is_int
+from ._args import as_array, as_bool, as_int, as_shape, as_tuple, brief, is_int
 from .labels import format_value
 from .shapes import conv_geometry, conv_transpose_geometry
 
-__all__ = ["MAX_SIDE", "ConvStep", "Setup", "caption", "conv_steps", "format_sizes",
-           "make_setup", "names_of", "title"]
+__all__ = ["CELL_RANGE", "FPS_RANGE", "INTERVAL_RANGE", "MAX_CELLS", "MAX_GIF_PIXELS",
+           "MAX_INCHES", "MAX_SIDE", "MIN_FONT_PT", "ConvStep", "Setup", "caption",
+           "check_interval", "check_names", "check_pixels", "conv_steps", "format_sizes",
+           "make_setup", "names_of", "show_setup", "spatial_size", "title"]
 
 #: The largest matrix side an animation draws (rows and columns): beyond it the cells are
 #: too small to read, and a step-by-step picture stops teaching.
 MAX_SIDE = 64
+#: The most cells of the grid an animation draws each frame (a convolution's padded input,
+#: a transposed convolution's uncropped output), every one with its number; the filter's
+#: taps fit in that grid, so they are fewer.
+MAX_CELLS = 256
+#: Milliseconds per frame: a GIF counts time in hundredths of a second.
+INTERVAL_RANGE = (10, 100_000)
+#: Frames per second of a GIF, the same range (100 per second is its finest clock).
+FPS_RANGE = (0.01, 100)
+#: Inches per cell; the figure is at most ``MAX_INCHES`` a side.
+CELL_RANGE, MAX_INCHES = (0.1, 1.0), 100
+#: No label is smaller (in points): at the lowest resolution, ``DPI_RANGE[0]``, it is
+#: still more than half a pixel, the least FreeType draws.
+MIN_FONT_PT = 2.5
+#: The pixels a GIF holds, all frames together (PillowWriter keeps every one in memory).
+MAX_GIF_PIXELS = 200_000_000
 
 
 # =========================================================================== the steps
@@ -80,73 +99,166 @@ class Setup:
     kwargs: dict             # the builder's geometry arguments, as given
 
 
-def _weight(weight_or_kernel, ndim_hint) -> np.ndarray:
-    """A single-channel weight ``(1, 1, *kernel)``: the given one, or ``1, 2, ..., K``
-    (so that the taps are told apart) for a kernel size."""
+def spatial_size(input_shape, name: str = "input_shape") -> tuple[int, ...]:
+    """The 1 or 2 spatial sizes of ``input_shape``: an int, or a tuple of ints with an
+    optional leading channel count of 1; at most :data:`MAX_SIDE` inputs in all."""
+    shape = (as_int(input_shape, name),) if is_int(input_shape) else as_shape(input_shape,
+                                                                              name)
+    size = shape[1:] if len(shape) in (2, 3) and shape[0] == 1 else shape
+    if len(size) not in (1, 2):
+        raise ValueError(f"an animation draws 1-D and 2-D inputs: {name} must be a size, "
+                         f"(H, W) or (1, *spatial), got {name}={brief(input_shape)}")
+    if any(n < 1 for n in size):
+        raise ValueError(f"{name} must hold positive sizes, got {name}={brief(input_shape)}")
+    if math.prod(size) > MAX_SIDE:
+        raise ValueError(
+            f"{name}={brief(input_shape)} has {math.prod(size)} inputs: too big to animate "
+            f"(at most {MAX_SIDE}, one matrix column each)")
+    return size
+
+
+def _filter(weight_or_kernel, ndim: int, name: str, input_name: str):
+    """``(kernel, weight)``: a kernel size (``weight`` is then ``None``: it is made once
+    the geometry is known to be small), or a single-channel filter and its kernel."""
     if is_int(weight_or_kernel) or (isinstance(weight_or_kernel, tuple)
                                     and all(is_int(k) for k in weight_or_kernel)):
-        kernel = (weight_or_kernel,) * ndim_hint if is_int(weight_or_kernel) \
-            else tuple(weight_or_kernel)
-        if any(k < 1 for k in kernel):
-            raise ValueError(f"kernel sizes must be positive, got weight_or_kernel="
-                             f"{weight_or_kernel!r}")
-        return np.arange(1.0, np.prod(kernel) + 1).reshape(1, 1, *kernel)
-    w = as_array(weight_or_kernel, "weight_or_kernel", kinds="biuf").astype(np.float64)
-    if w.ndim in (1, 2) and w.ndim == ndim_hint:
+        return as_tuple(weight_or_kernel, ndim, name, at_least=1), None
+    w = as_array(weight_or_kernel, name, kinds="biuf").astype(np.float64)
+    if w.ndim == ndim:
         w = w[None, None]
-    if w.ndim not in (3, 4) or w.shape[:2] != (1, 1):
+    if w.ndim != ndim + 2 or w.shape[:2] != (1, 1) or w.size == 0:
         raise ValueError(
-            f"animate_conv draws one filter of one channel, 1-D or 2-D: weight_or_kernel "
-            f"must be a kernel size, a 1-D/2-D filter or a weight of shape (1, 1, *kernel), "
-            f"got shape {w.shape}")
-    return w
+            f"an animation draws one filter of one channel: {name} must be a kernel size, a "
+            f"{ndim}-D filter (as {input_name} is {ndim}-D) or a weight of shape "
+            f"(1, 1, *kernel), none of it empty, got {name} of shape {w.shape}")
+    return w.shape[2:], w
 
 
-def make_setup(weight_or_kernel, input_shape, x, stride, padding, dilation, transpose,
-           output_padding) -> Setup:
-    size = (input_shape,) if is_int(input_shape) else tuple(input_shape)
-    if len(size) in (2, 3) and size[0] == 1:  # (1, *spatial): one channel
-        size = size[1:]
-    if len(size) not in (1, 2):
-        raise ValueError(f"animate_conv draws 1-D and 2-D inputs, got input_shape="
-                         f"{input_shape!r}")
-    w = _weight(weight_or_kernel, len(size))
-    if w.ndim - 2 != len(size):
-        raise ValueError(f"the filter has {w.ndim - 2} spatial axes but input_shape="
-                         f"{input_shape!r} has {len(size)}")
+def _described(value) -> str:
+    return f"of shape {value.shape}" if isinstance(value, np.ndarray) else f"={brief(value)}"
+
+
+def _geometry(kernel, size, transpose, output_padding, kw, given):
+    """torch's geometry; its message, which speaks of the builder's ``weight``, gets the
+    caller's name of the filter (and of the input) appended."""
+    try:
+        if transpose:
+            return conv_transpose_geometry((1, 1, *kernel), (1, *size),
+                                           output_padding=output_padding, **kw)
+        return conv_geometry((1, 1, *kernel), (1, *size), **kw)
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        extra = [f"{name}{_described(value)}" for name, value in given[:2]
+                 if name not in message]
+        if extra and any(word in message for word in ("kernel", "weight", "input")):
+            message = f"{message} ({', '.join(extra)})"
+        raise type(err)(message) from None
+
+
+def _too_big(what: str, given) -> ValueError:
+    args = ", ".join(f"{name}{_described(value)}" for name, value in given)
+    return ValueError(f"{what}: too big to animate; choose smaller sizes, got {args}")
+
+
+def make_setup(weight_or_kernel, input_shape, x=None, stride=1, padding=0, dilation=1,
+               transpose=False, output_padding=0, *, labels=None) -> Setup:
+    """Validate an animation's arguments, sizes before anything is allocated. ``labels``
+    maps ``weight_or_kernel``, ``input_shape`` and ``x`` to the caller's names for them
+    (:func:`~convmat.animation.animate` calls them ``kernel``, ``input``, ``values``)."""
+    name = {"weight_or_kernel": "weight_or_kernel", "input_shape": "input_shape", "x": "x",
+            **(labels or {})}
+    transpose = as_bool(transpose, "transpose")
+    size = spatial_size(input_shape, name["input_shape"])
+    kernel, w = _filter(weight_or_kernel, len(size), name["weight_or_kernel"],
+                        name["input_shape"])
+    given = [(name["weight_or_kernel"], weight_or_kernel if w is None else w),
+             (name["input_shape"], input_shape), ("stride", stride), ("padding", padding),
+             ("dilation", dilation)] + [("output_padding", output_padding)] * transpose
+    if not transpose and any(as_tuple(output_padding, len(size), "output_padding")):
+        raise ValueError(f"output_padding applies to a transposed convolution only "
+                         f"(transpose=True), got output_padding={brief(output_padding)}")
     kw = dict(stride=stride, padding=padding, dilation=dilation)
+    geo = _geometry(kernel, size, transpose, output_padding, kw, given)
     if transpose:
-        geo = conv_transpose_geometry(w.shape, (1, *size), output_padding=output_padding,
-                                      **kw)
         win, out, op = geo.conv.window, geo.out_shape[1:], geo.output_padding
-    else:
-        if np.any(np.asarray(output_padding) != 0):
-            raise ValueError(f"output_padding applies to a transposed convolution only "
-                             f"(transpose=True), got output_padding={output_padding!r}")
-        geo = conv_geometry(w.shape, (1, *size), **kw)
-        win, out, op = geo.window, geo.out_shape[1:], (0,) * len(size)
-    if transpose:  # the uncropped output, and any output_padding beyond its end
+        # the uncropped output, and any output_padding beyond its end
         grid = tuple(max((n - 1) * st + d * (k - 1) + 1, b + o) for n, st, d, k, b, o in
-                     zip(size, win.stride, win.dilation, w.shape[2:], win.pad_before, out))
-    else:  # the padded input
+                     zip(size, win.stride, win.dilation, kernel, win.pad_before, out))
+        kw["output_padding"] = output_padding
+    else:
+        win, out, op = geo.window, geo.out_shape[1:], (0,) * len(size)
         grid = tuple(n + b + a for n, b, a in zip(win.size, win.pad_before, win.pad_after))
-    n_in, n_out = int(np.prod(size)), int(np.prod(out))
-    if max(n_in, n_out) > MAX_SIDE:
-        raise ValueError(
-            f"the matrix is {n_out}x{n_in}: too big to animate (at most {MAX_SIDE} inputs "
-            f"and outputs); choose a smaller input_shape (got {input_shape!r})")
+    n_in, n_out = math.prod(size), math.prod(out)
+    if n_out > MAX_SIDE:  # n_in was checked with the input
+        raise _too_big(f"the matrix is {n_out}x{n_in}, more than {MAX_SIDE} outputs (one "
+                       f"row each)", given)
+    if math.prod(grid) > MAX_CELLS:  # the kernel's taps are fewer: it fits in the grid
+        what = "uncropped output" if transpose else "padded input"
+        raise _too_big(f"the {what} is {'x'.join(map(str, grid))}, more than {MAX_CELLS} "
+                       f"cells (each drawn with its number)", given)
+    if w is None:  # 1, 2, 3, ...: the taps are told apart
+        w = np.arange(1.0, math.prod(kernel) + 1).reshape(1, 1, *kernel)
     if x is None:  # 1, 2, 3, ...: small whole numbers, so every sum can be read
         x = np.arange(1.0, n_in + 1).reshape(size)
     else:
-        x = as_array(x, "x", kinds="biuf").astype(np.float64)
+        x = as_array(x, name["x"], kinds="biuf").astype(np.float64)
         if x.size != n_in:
-            raise ValueError(f"x must hold {n_in} values for input_shape {size}, got "
-                             f"shape {x.shape}")
+            raise ValueError(f"{name['x']} must hold {n_in} values for the input size "
+                             f"{size}, got shape {x.shape}")
         x = x.reshape(size)
-    if transpose:
-        kw["output_padding"] = output_padding
     return Setup(transpose, w[0, 0], x, tuple(out), grid, tuple(win.pad_before),
-                  tuple(win.stride), tuple(win.dilation), tuple(op), kw)
+                 tuple(win.stride), tuple(win.dilation), tuple(op), kw)
+
+
+def show_setup(*, input=None, kernel=None, stride=None, padding=0, dilation=1,
+               output_padding=0, transpose=False, weight=None, values=None, channels=1,
+               out_channels=1, groups=1) -> Setup:
+    """:func:`make_setup` from ``convmat show``'s options, named as the caller named them
+    (``input``, ``kernel`` or ``weight``, ``values``); sizes are 1 or ``ndim`` values."""
+    for name, value in (("channels", channels), ("out_channels", out_channels),
+                        ("groups", groups)):
+        if as_int(value, name) != 1:
+            raise ValueError(f"an animation draws one channel: {name} must be 1, got "
+                             f"{name}={value!r}")
+    input = (4,) if input is None else input
+    n = len(spatial_size(input, "input"))
+    kernel = as_tuple(3 if kernel is None else kernel, n, "kernel", at_least=1)
+    if weight is not None:  # the kernel's taps are never allocated: the weight is given
+        weight = as_array(weight, "weight", kinds="biuf").astype(np.float64)
+        if weight.size != math.prod(kernel):
+            raise ValueError(f"weight must give {math.prod(kernel)} values for a kernel "
+                             f"{kernel}, got {weight.size}")
+        weight = weight.reshape(1, 1, *kernel)
+
+    def per_dim(value, name):  # the geometry checks the ranges
+        return value if isinstance(value, str) else as_tuple(value, n, name)
+
+    return make_setup(
+        kernel if weight is None else weight, input, values,
+        per_dim(1 if stride is None else stride, "stride"), per_dim(padding, "padding"),
+        per_dim(dilation, "dilation"), transpose, per_dim(output_padding, "output_padding"),
+        labels={"weight_or_kernel": "kernel" if weight is None else "weight",
+                "input_shape": "input", "x": "values"})
+
+
+def check_interval(interval) -> int:
+    """``interval``, milliseconds per frame, as an int in :data:`INTERVAL_RANGE`."""
+    low, high = INTERVAL_RANGE
+    if as_int(interval, "interval") < low or interval > high:
+        raise ValueError(f"interval must be from {low} to {high} milliseconds per frame (a "
+                         f"GIF counts time in hundredths of a second), got "
+                         f"interval={interval!r}")
+    return int(interval)
+
+
+def check_pixels(figure, dpi: int, n_frames: int) -> None:
+    """Refuse, before drawing, frames of more than :data:`MAX_GIF_PIXELS` in all."""
+    width, height = (round(v * dpi) for v in figure.get_size_inches())
+    total = width * height * n_frames
+    if total > MAX_GIF_PIXELS:
+        raise ValueError(
+            f"{n_frames} frame(s) of {width}x{height} pixels are {total:,} pixels, more than "
+            f"{MAX_GIF_PIXELS:,}: choose a smaller dpi, cell or geometry, got dpi={dpi}")
 
 
 def _window(s: Setup, j) -> tuple:
@@ -185,21 +297,35 @@ def conv_steps(s: Setup) -> list[ConvStep]:
     return steps
 
 
+def check_names(names, k: int) -> list[str] | None:
+    """``names`` as a list of ``k`` strings: one letter each (``"xyz"``), comma-separated
+    (``"w0,w1,w2"``) or a list or tuple of strings; ``None`` stays ``None``."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        items = names.split(",") if "," in names else list(names)
+    elif isinstance(names, (list, tuple)) or (isinstance(names, np.ndarray)
+                                              and names.ndim == 1):
+        items = list(names)
+    else:
+        items = [None]
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError(f"names must be a string ('xyz' or 'w0,w1,w2') or a sequence of "
+                        f"strings, one per filter tap, got names={brief(names)}")
+    if len(items) != k:
+        raise ValueError(f"names must give one name per filter tap ({k}), got "
+                         f"{len(items)}: names={brief(names)}")
+    return [str(item) for item in items]
 
 
 def names_of(s: Setup, names):
-    """``(tap names, input names, output name)`` for the labels and captions: the
-    article's ``x, y, z`` and ``a, b, ...`` in 1-D, weight values and indices in 2-D."""
+    """``(tap names, input names)`` for the labels and captions: the article's
+    ``x, y, z`` and ``a, b, ...`` in 1-D, weight values and indices in 2-D."""
     k = s.weight.size
-    if names is not None:
-        names = list(names.split(",") if isinstance(names, str) and "," in names
-                     else names)
-        if len(names) != k:
-            raise ValueError(f"names must give one name per filter tap ({k}), got "
-                             f"{len(names)}: {names!r}")
-    elif len(s.x.shape) == 1:
+    names = check_names(names, k)
+    if names is None and len(s.x.shape) == 1:
         names = list("xyz") if k == 3 else [f"w{t}" for t in range(k)]
-    else:
+    elif names is None:
         names = [format_value(v) for v in s.weight.ravel()]
     if len(s.x.shape) == 1 and s.x.size <= 26:
         inputs = [chr(ord("a") + j) for j in range(s.x.size)]

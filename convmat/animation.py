@@ -17,24 +17,32 @@ against ``conv_matrix`` and torch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.animation import Animation, FuncAnimation, PillowWriter
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ._args import as_array, is_int
+from ._args import as_dpi, as_int, as_path, as_positive_real, brief, is_real
 from ._conv_steps import (
+    CELL_RANGE,
+    FPS_RANGE,
+    MAX_INCHES,
+    MIN_FONT_PT,
     ConvStep,
     Setup,
     caption,
+    check_interval,
+    check_pixels,
     conv_steps,
     format_sizes,
     make_setup,
     names_of,
+    show_setup,
     title,
 )
 from .labels import format_value
@@ -56,7 +64,7 @@ class _Scene:
 
     def size(self, text: str, scale: float = 0.45) -> float:
         # A digit is about 0.6 em wide: shrink long labels to fit their cell.
-        return self.pt * min(scale, 0.75 / max(1.0, 0.6 * len(text)))
+        return max(self.pt * min(scale, 0.75 / max(1.0, 0.6 * len(text))), MIN_FONT_PT)
 
     def grid(self, x0, y0, faces, texts, colors=None, edge=EDGE):
         """A grid of cells, top-left at ``(x0, y0)``: one image, its lines, its texts."""
@@ -79,7 +87,8 @@ class _Scene:
                                     linewidth=lw, linestyle=ls, zorder=3))
 
     def label(self, x, y, text, ha="left", va="bottom", scale=0.36, color="0.15"):
-        self.ax.text(x, y, text, ha=ha, va=va, fontsize=self.pt * scale, color=color)
+        self.ax.text(x, y, text, ha=ha, va=va, fontsize=max(self.pt * scale, MIN_FONT_PT),
+                     color=color)
 
 
 @dataclass(frozen=True)
@@ -249,8 +258,14 @@ class ConvAnimation(FuncAnimation):
         from .convolution import conv_taps, conv_transpose_taps
         from .labels import tap_grid
 
+        if not isinstance(setup, Setup):
+            raise TypeError(f"setup must be a Setup (use animate_conv or animate), got "
+                            f"setup={brief(setup)}")
         self.setup = s = setup
-        self.interval = interval
+        self.interval = interval = check_interval(interval)
+        if cell is not None:
+            cell = as_positive_real(cell, "cell", at_least=CELL_RANGE[0],
+                                    at_most=CELL_RANGE[1], why=" (inches per cell)")
         self.steps = conv_steps(s)
         w4 = s.weight[None, None]
         make = conv_transpose_taps if s.transpose else conv_taps
@@ -272,6 +287,10 @@ class ConvAnimation(FuncAnimation):
         header = 1.0
         fig_w = max(width * cell + 0.4, 8.0)
         fig_h = height * cell + header + 0.2
+        if max(fig_w, fig_h) > MAX_INCHES:  # only a large cell given can get here
+            raise ValueError(f"the figure would be {fig_w:.0f}x{fig_h:.0f} inches, more "
+                             f"than {MAX_INCHES} a side: choose a smaller cell, got "
+                             f"cell={cell!r}")
         self.figure = fig = Figure(figsize=(fig_w, fig_h))
         ax = fig.add_axes(((fig_w - width * cell) / 2 / fig_w, 0.1 / fig_h,
                            width * cell / fig_w, height * cell / fig_h))
@@ -286,12 +305,14 @@ class ConvAnimation(FuncAnimation):
         self._draw_was_started = True
 
     def _fit(self, text, at_most):
-        return min(at_most, self.figure.get_figwidth() * 72 / (0.6 * max(len(text), 1)))
+        fit = self.figure.get_figwidth() * 72 / (0.6 * max(len(text), 1))
+        return max(min(at_most, fit), MIN_FONT_PT)
 
     def draw_frame(self, i: int) -> list:
         """Draw step ``i`` (from 0) into the animation's ``figure``."""
+        i = as_int(i, "i")
         if not 0 <= i < len(self.steps):
-            raise ValueError(f"frame must be in [0, {len(self.steps)}), got {i}")
+            raise ValueError(f"i must be a step in [0, {len(self.steps)}), got i={i}")
         s, lay, sc, step = self.setup, self._layout, self._scene, self.steps[i]
         ax = sc.ax
         ax.clear()
@@ -362,9 +383,11 @@ class ConvAnimation(FuncAnimation):
                 sc.label(x, y - 0.1, text, scale=0.4)
 
     def frame_png(self, i: int, path, *, dpi: int = 100) -> Path:
-        """Draw step ``i`` and save it as a PNG file; returns the path."""
+        """Draw step ``i`` and save it as a PNG file; returns the path. ``dpi`` as for
+        :func:`save_animation`."""
+        path, dpi = as_path(path, "path"), as_dpi(dpi)
+        check_pixels(self.figure, dpi, 1)
         self.draw_frame(i)
-        path = Path(path)
         self.figure.savefig(path, dpi=dpi, format="png")
         return path
 
@@ -384,9 +407,13 @@ def animate_conv(weight_or_kernel, input_shape, *, stride=1, padding=0, dilation
     ----------
     weight_or_kernel : int, tuple of int, or array_like
         A kernel size (the filter is then ``1, 2, ..., K``, so that its taps are told
-        apart), or a filter of one channel: shape ``kernel`` or ``(1, 1, *kernel)``.
+        apart), or a filter of one channel: shape ``kernel`` or ``(1, 1, *kernel)``
+        (a torch tensor too, ``requires_grad`` or not).
     input_shape : int or tuple of int
-        The spatial input size, 1-D or 2-D (a leading channel count of 1 is accepted).
+        The spatial input size, 1-D or 2-D (a leading channel count of 1 is accepted), at
+        most 64 inputs: the matrix drawn has at most 64 rows and 64 columns
+        (``MAX_SIDE``), and the padded input (or uncropped output) at most 256 cells
+        (``MAX_CELLS``), each drawn with its number, one frame per output (input).
     stride, padding, dilation, output_padding :
         As for :func:`~convmat.conv_matrix` (``padding="same"`` included) and
         :func:`~convmat.conv_transpose_matrix`; ``output_padding`` with ``transpose`` only.
@@ -395,13 +422,16 @@ def animate_conv(weight_or_kernel, input_shape, *, stride=1, padding=0, dilation
     x : array_like, optional
         The input values (default ``1, 2, 3, ...``).
     names : str or sequence of str, optional
-        Names of the filter taps (default ``x, y, z`` for a 3-tap 1-D filter, as the
-        article *Unsampling: Unpooling and Transpose Convolution* names them).
+        Names of the filter taps, one letter each (``"xyz"``), comma-separated
+        (``"w0,w1,w2"``) or a list of strings (default ``x, y, z`` for a 3-tap 1-D
+        filter, as the article *Unsampling: Unpooling and Transpose Convolution* names
+        them).
     interval : int
-        Milliseconds between frames.
+        Milliseconds between frames, from 10 to 100000 (a GIF counts time in hundredths
+        of a second).
     cell : float, optional
-        Size of a cell in inches (default: as large as fits a 13 x 8 inch slide, at most
-        0.6).
+        Size of a cell in inches, from 0.1 to 1 (default: as large as fits a 13 x 8 inch
+        slide, at most 0.6); the figure is at most 100 inches a side.
 
     Returns
     -------
@@ -437,22 +467,10 @@ def animate_conv(weight_or_kernel, input_shape, *, stride=1, padding=0, dilation
     >>> [step.result.tolist() for step in anim.steps]
     [[1.0, 2.0, 3.0, 0.0, 0.0], [1.0, 2.0, 5.0, 4.0, 6.0]]
     """
+    interval = check_interval(interval)  # the cheap checks first, then the geometry
     setup = make_setup(weight_or_kernel, input_shape, x, stride, padding, dilation,
-                   bool(transpose), output_padding)
+                       transpose, output_padding)
     return ConvAnimation(setup, names, interval=interval, cell=cell)
-
-
-def _per_dim(value, n, name):
-    """A ``convmat show`` size option: an int, or 1 or ``n`` values."""
-    if value is None or isinstance(value, str) or is_int(value):
-        return value
-    value = tuple(value)
-    if len(value) == 1:
-        return value[0]
-    if len(value) != n:
-        raise ValueError(f"{name} needs 1 or {n} values for a {n}-D input, got "
-                         f"{name}={value!r}")
-    return value
 
 
 #: The operations :func:`animate` draws, named as ``convmat show`` names them.
@@ -474,7 +492,8 @@ def animate(op: str = "conv", *, input=None, kernel=None, stride=None, padding=0
     op : str
         ``"conv"`` (with ``transpose=True``, the transposed convolution).
     input : int or tuple of int, optional
-        Spatial input size, 1-D or 2-D (default 4).
+        Spatial input size, 1-D or 2-D (default 4), at most 64 inputs (and a padded input
+        or uncropped output of at most 256 cells), as for :func:`animate_conv`.
     kernel : int or tuple of int, optional
         Kernel size (default 3); the filter is ``1, 2, ..., K`` unless ``weight`` is given.
     stride, padding, dilation, output_padding :
@@ -486,13 +505,13 @@ def animate(op: str = "conv", *, input=None, kernel=None, stride=None, padding=0
         The filter values, flat (``--weight 1,2,3``).
     values : array_like, optional
         The input values, flat (``--values``; default ``1, 2, 3, ...``).
-    names : str, optional
+    names : str or sequence of str, optional
         Filter tap names (``xyz`` or ``w0,w1,w2``).
     channels, out_channels, groups : int
         Accepted for ``convmat show``'s options; an animation draws one channel, so each
         must be 1.
     interval : int
-        Milliseconds between frames.
+        Milliseconds between frames, from 10 to 100000.
 
     Returns
     -------
@@ -513,30 +532,16 @@ def animate(op: str = "conv", *, input=None, kernel=None, stride=None, padding=0
     array([[1., 2., 3., 0., 0.],
            [0., 0., 1., 2., 3.]])
     """
-    if op not in ANIMATED_OPS:
-        raise ValueError(f"animate draws the operations {ANIMATED_OPS} (conv with "
-                         f"transpose=True for the transposed convolution), got op={op!r}")
-    for name, value in (("channels", channels), ("out_channels", out_channels),
-                        ("groups", groups)):
-        if value != 1:
-            raise ValueError(f"an animation draws one channel: {name} must be 1, got "
-                             f"{name}={value!r}")
-    size = (4,) if input is None else ((input,) if is_int(input) else tuple(input))
-    n = len(size)
-    kernel = _per_dim(3 if kernel is None else kernel, n, "kernel")
-    kernel = (kernel,) * n if is_int(kernel) else tuple(kernel)
-    if weight is not None:
-        weight = as_array(weight, "weight", kinds="biuf").astype(np.float64)
-        if weight.size != int(np.prod(kernel)):
-            raise ValueError(f"weight must give {int(np.prod(kernel))} values for a kernel "
-                             f"{kernel}, got {weight.size}")
-        weight = weight.reshape(1, 1, *kernel)
-    return animate_conv(
-        kernel if weight is None else weight, size,
-        stride=_per_dim(1 if stride is None else stride, n, "stride"),
-        padding=_per_dim(padding, n, "padding"), dilation=_per_dim(dilation, n, "dilation"),
-        transpose=transpose, output_padding=_per_dim(output_padding, n, "output_padding"),
-        x=values, names=names, interval=interval)
+    if not isinstance(op, str) or op not in ANIMATED_OPS:
+        raise (ValueError if isinstance(op, str) else TypeError)(
+            f"animate draws the operations {ANIMATED_OPS} (conv with transpose=True for "
+            f"the transposed convolution), got op={brief(op)}")
+    interval = check_interval(interval)
+    setup = show_setup(input=input, kernel=kernel, stride=stride, padding=padding,
+                       dilation=dilation, output_padding=output_padding,
+                       transpose=transpose, weight=weight, values=values,
+                       channels=channels, out_channels=out_channels, groups=groups)
+    return ConvAnimation(setup, names, interval=interval)
 
 
 def save_animation(anim, path, *, fps: float | None = None, dpi: int = 100) -> Path:
@@ -546,12 +551,15 @@ def save_animation(anim, path, *, fps: float | None = None, dpi: int = 100) -> P
     ----------
     anim : ConvAnimation or matplotlib.animation.Animation
         From :func:`animate_conv` or :func:`animate`.
-    path : str or Path
+    path : str or os.PathLike
         The file to write; it must end in ``.gif``.
     fps : float, optional
-        Frames per second (default: one frame per ``anim.interval`` milliseconds).
+        Frames per second, from 0.01 to 100 (a GIF counts time in hundredths of a second;
+        default: one frame per ``anim.interval`` milliseconds).
     dpi : int
-        Resolution: a 0.6-inch cell is 60 pixels at the default 100.
+        Resolution, from 20 to 1000 dots per inch: a 0.6-inch cell is 60 pixels at the
+        default 100. All frames together hold at most 200 million pixels
+        (``MAX_GIF_PIXELS``; PillowWriter keeps every frame in memory).
 
     Returns
     -------
@@ -571,11 +579,22 @@ def save_animation(anim, path, *, fps: float | None = None, dpi: int = 100) -> P
     ...     Image.open(gif).n_frames
     2
     """
-    path = Path(path)
+    if not isinstance(anim, Animation):
+        raise TypeError(f"anim must be an animation from animate_conv or animate (a "
+                        f"matplotlib Animation), got anim={brief(anim)}")
+    path = as_path(path, "path")
     if path.suffix.lower() != ".gif":
         raise ValueError(f"save_animation writes GIF files: path must end in .gif, got "
                          f"path={str(path)!r} (use anim.frame_png(i, path) for one frame)")
-    if fps is None:
-        fps = 1000.0 / getattr(anim, "interval", 1000)
+    low, high = FPS_RANGE
+    why = " (frames per second; a GIF counts time in hundredths of a second)"
+    if fps is None:  # one frame per interval; FuncAnimation keeps it as _interval
+        interval = getattr(anim, "_interval", 1000)
+        fps = 1000.0 / interval if is_real(interval) and interval > 0 else math.inf
+        why += f", the default from anim's interval of {interval!r} ms"
+    fps = as_positive_real(fps, "fps", at_least=low, at_most=high, why=why)
+    dpi = as_dpi(dpi)
+    n_frames = len(anim.steps) if isinstance(anim, ConvAnimation) else 1
+    check_pixels(anim._fig, dpi, n_frames)
     anim.save(path, writer=PillowWriter(fps=fps), dpi=dpi)
     return path

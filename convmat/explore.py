@@ -15,6 +15,7 @@ pyplot, so that Jupyter never shows it twice) and sent to the widget as a PNG im
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.sparse import csr_array
 
+from ._args import as_bool, as_int, brief, is_int
 from .convolution import conv_taps, conv_transpose_taps
 from .labels import POOLING_EXAMPLE, coverage, dims
 from .plot import plot_before_after, plot_coverage, plot_sparsity, plot_taps
@@ -34,7 +36,7 @@ from .shapes import (
 )
 from .unpooling import bed_of_nails_matrix, interpolate_matrix, max_unpool_matrix
 
-__all__ = ["OPS", "Explorer", "View", "build", "explore"]
+__all__ = ["MAX_CELLS", "OPS", "Explorer", "View", "build", "explore"]
 
 #: The operations, with what each one reads of the sliders. ``nearest`` and
 #: ``bed-of-nails`` read ``stride`` as their scale factor (the stride of the pooling they
@@ -60,6 +62,13 @@ SLIDERS = {
     "dilation": (1, 3, 1),
     "output_padding": (0, 3, 0),
 }
+
+#: The largest matrix the explorer draws, in cells (rows times columns); every setting
+#: of the sliders' default ranges fits (the largest, a 2-D transposed convolution, is
+#: 4356x144).
+MAX_CELLS = 10**6
+#: The largest first value :func:`explore` gives a slider (it widens to show it).
+MAX_SLIDER = 1000
 
 _INSTALL = 'the explorer needs ipywidgets: pip install "convmat[notebooks]"'
 
@@ -90,6 +99,38 @@ def _weight(kernel, ndim):
     """The filter ``1, 2, ..., K`` (row-major in 2-D): its taps are told apart."""
     k = (kernel,) * ndim
     return np.arange(1.0, kernel**ndim + 1).reshape(1, 1, *k)
+
+
+def _op(op) -> str:
+    if not isinstance(op, str) or op not in OPS:
+        raise (ValueError if isinstance(op, str) else TypeError)(
+            f"op must be one of {list(OPS)}, got op={brief(op)}")
+    return op
+
+
+def _settings(op, ndim, values: dict):
+    """``op``, ``ndim`` and the sliders' ``values`` checked: each an int from its slider's
+    minimum (the library checks the combinations, as torch does)."""
+    ndim = as_int(ndim, "ndim")
+    if ndim not in (1, 2):
+        raise ValueError(f"ndim must be 1 or 2 (the explorer draws 1-D and 2-D inputs), got "
+                         f"ndim={ndim}")
+    values = {name: as_int(v, name, at_least=SLIDERS[name][0]) for name, v in values.items()}
+    if values["size"] ** ndim > MAX_CELLS:
+        raise ValueError(f"the input has {values['size']}**{ndim} positions, more than "
+                         f"{MAX_CELLS} (the explorer draws every one): choose a smaller "
+                         f"size, got size={values['size']}")
+    return _op(op), ndim, values
+
+
+def _check_cells(op, out_shape, in_shape, values) -> None:
+    """Refuse, before it is built, a matrix of more than :data:`MAX_CELLS` cells."""
+    n_out, n_in = math.prod(out_shape), math.prod(in_shape)
+    if n_out * n_in > MAX_CELLS:
+        given = ", ".join(f"{name}={v}" for name, v in values.items())
+        raise ValueError(f"the {OPS[op][0]} matrix would be {n_out}x{n_in}, more than "
+                         f"{MAX_CELLS} cells (the explorer draws every one): choose smaller "
+                         f"values, got {given}")
 
 
 def _map(size, ndim):
@@ -132,47 +173,58 @@ def build(op, ndim, size, kernel, stride, padding, dilation, output_padding) -> 
     Raises
     ------
     ValueError, TypeError
-        The library's own, for a combination torch rejects.
+        An argument that is not an int from its slider's minimum (``size``, ``kernel``,
+        ``stride``, ``dilation`` from 1; ``padding``, ``output_padding`` from 0), a matrix
+        of more than :data:`MAX_CELLS` cells, refused before it is built, or the library's
+        own message for a combination torch rejects.
     """
-    in_shape = (1,) + (size,) * ndim
-    L, k, s, p, d, opad = size, kernel, stride, padding, dilation, output_padding
+    values = dict(size=size, kernel=kernel, stride=stride, padding=padding,
+                  dilation=dilation, output_padding=output_padding)
+    op, ndim, values = _settings(op, ndim, values)
+    L, k, s, p, d, opad = values.values()
+    in_shape = (1,) + (L,) * ndim
     if op in ("conv", "conv_transpose"):
-        w = _weight(k, ndim)
+        w_shape = (1, 1) + (k,) * ndim
         kw = dict(stride=s, padding=p, dilation=d)
         if op == "conv":
-            out = conv_output_shape(w, in_shape, **kw)
-            taps = conv_taps(w, in_shape, **kw)
+            out = conv_output_shape(w_shape, in_shape, **kw)
             formula = conv_formula(L, k, s, p, d, out[1])
         else:
-            out = conv_transpose_output_shape(w, in_shape, output_padding=opad, **kw)
-            taps = conv_transpose_taps(w, in_shape, output_padding=opad, **kw)
+            kw["output_padding"] = opad
+            out = conv_transpose_output_shape(w_shape, in_shape, **kw)
             formula = transpose_formula(L, k, s, p, d, opad, out[1])
+        _check_cells(op, out, in_shape, values)
+        w = _weight(k, ndim)
+        taps = (conv_taps if op == "conv" else conv_transpose_taps)(w, in_shape, **kw)
         return View(taps.matrix(w), in_shape, out, formula, taps, data={"weight": w})
     if op in ("maxpool", "avgpool", "maxunpool"):
         d = d if op == "maxpool" else 1
         pooled = pool_output_shape(in_shape, k, stride=s, padding=p, dilation=d)
         formula = conv_formula(L, k, s, p, d, pooled[1])
+        _check_cells(op, pooled, in_shape, values)
         if op == "avgpool":
             A = avg_pool_matrix(in_shape, k, stride=s, padding=p)
             return View(A, in_shape, pooled, formula)
-        x = _map(size, ndim)
+        if op == "maxunpool":
+            out = max_unpool_output_shape(pooled, k, stride=s, padding=p)
+            _check_cells(op, out, pooled, values)
+        x = _map(L, ndim)
         S, idx = max_pool_selection(x, k, stride=s, padding=p, dilation=d)
         if op == "maxpool":
             return View(S, in_shape, pooled, formula, data={"x": x})
         U = max_unpool_matrix(idx, k, stride=s, padding=p)
-        out = max_unpool_output_shape(idx, k, stride=s, padding=p)
         P = pooled[1]
         formula = (f"pooled: P{formula[1:]};  unpooled: O = ({P} \u2212 1)\u00b7{s} \u2212 "
                    f"2\u00b7{p} + {k} = {out[1]}")
         return View(U, pooled, out, formula, data={"x": x, "pooled": S @ x.ravel()})
+    O = L * s
+    out = (1,) + (O,) * ndim
+    _check_cells(op, out, in_shape, values)
     if op == "nearest":
         A = interpolate_matrix(in_shape, scale_factor=s, mode="nearest")
-    elif op == "bed-of-nails":
-        A = bed_of_nails_matrix(in_shape, s)
     else:
-        raise ValueError(f"op must be one of {list(OPS)}, got op={op!r}")
-    O = L * s
-    return View(A, in_shape, (1,) + (O,) * ndim, f"O = {L}\u00b7{s} = {O}  (scale = stride)")
+        A = bed_of_nails_matrix(in_shape, s)
+    return View(A, in_shape, out, f"O = {L}\u00b7{s} = {O}  (scale = stride)")
 
 
 # =========================================================================== drawing
@@ -275,8 +327,8 @@ class Explorer:
     """
 
     def __init__(self, op: str = "conv", **initial):
+        values = _initial(op, initial)  # the arguments first, then the import
         widgets = _widgets()
-        values = _initial(op, initial)
         style = {"description_width": "110px"}
         self.controls = {
             "op": widgets.Dropdown(options=list(OPS), value=values.pop("op"),
@@ -369,25 +421,24 @@ def _escape(text: str) -> str:
 
 def _initial(op, initial) -> dict:
     """The controls' first values: the defaults, ``op`` and ``initial``, checked."""
-    if initial.pop("transpose", False):
-        if op != "conv":
+    if as_bool(initial.pop("transpose", False), "transpose"):
+        if _op(op) != "conv":
             raise ValueError(f"transpose=True applies to op='conv', got op={op!r}")
         op = "conv_transpose"
-    if op not in OPS:
-        raise ValueError(f"op must be one of {list(OPS)}, got op={op!r}")
     values = {name: default for name, (_, _, default) in SLIDERS.items()}
-    values.update(op=op, dims=1)
+    values.update(op=_op(op), dims=1)
     for name, value in initial.items():
         if name not in values or name == "op":
             raise TypeError(f"explore() got an unknown control {name!r}; the controls are "
                             f"{[n for n in values if n != 'op']} (and transpose=True)")
-        if name == "dims":
-            if value not in (1, 2):
-                raise ValueError(f"dims must be 1 or 2, got dims={value!r}")
-        elif not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
-                or value < SLIDERS[name][0]:
-            raise ValueError(f"{name} must be an integer of at least {SLIDERS[name][0]} "
-                             f"(a slider position), got {name}={value!r}")
+        low, high = (1, 2) if name == "dims" else (SLIDERS[name][0], MAX_SLIDER)
+        rule = ("dims must be 1 or 2" if name == "dims" else
+                f"{name} must be an integer of at least {low} and at most {high} (a slider "
+                f"position)")
+        if not is_int(value):
+            raise TypeError(f"{rule}, got {name}={brief(value)}")
+        if not low <= value <= high:
+            raise ValueError(f"{rule}, got {name}={brief(value)}")
         values[name] = int(value)
     return values
 
@@ -404,9 +455,11 @@ def explore(op: str = "conv", **initial) -> Explorer:
     **initial : int
         First values of the controls: ``size`` (the input's side), ``kernel``, ``stride``
         (the scale factor of ``nearest`` and ``bed-of-nails``), ``padding``, ``dilation``,
-        ``output_padding``, and ``dims`` (1 or 2). A filter is ``1, 2, ..., K`` (its taps
-        are named ``x, y, z`` for 3 taps); max pooling pools the article's 4x4 map for a
-        4x4 input, else small random integers.
+        ``output_padding``, each an int from its slider's minimum to 1000 (a slider widens
+        to show it), and ``dims`` (1 or 2). A filter is ``1, 2, ..., K`` (its taps are
+        named ``x, y, z`` for 3 taps); max pooling pools the article's 4x4 map for a 4x4
+        input, else small random integers. A matrix of more than a million cells
+        (:data:`MAX_CELLS`) is refused, with the message shown in place of the picture.
 
     Returns
     -------

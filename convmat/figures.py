@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._args import as_dpi, as_path
 from .convolution import conv_transpose_taps
 from .labels import POOLING_EXAMPLE, UNPOOLING_EXAMPLE
 from .plot import (
@@ -33,10 +34,25 @@ from .unpooling import bed_of_nails_matrix, interpolate_matrix
 __all__ = ["FIGURES", "render_figures"]
 
 
-def render_figures(out, *, dpi=120) -> list[Path]:
+def render_figures(out, *, dpi: int = 120) -> list[Path]:
     """Draw every figure of :data:`FIGURES` into the directory ``out`` (created if needed)
-    as ``<name>.png``, cropped to what is drawn; returns the paths written, in order."""
-    out = Path(out)
+    as ``<name>.png``, cropped to what is drawn; returns the paths written, in order.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The directory to write into (not ``''``; an existing file is refused).
+    dpi : int
+        Resolution, an integer from 20 to 1000 dots per inch (below 20 the smallest
+        labels are under half a pixel; a 12-inch figure at 1000 is 12000 pixels wide).
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    out, dpi = as_path(out, "out"), as_dpi(dpi)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must name a directory, got out={str(out)!r}, which is a file")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, make in FIGURES:

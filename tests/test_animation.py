@@ -172,3 +172,95 @@ def test_bad_options_are_refused_with_the_library_message(call, message):
 def test_save_animation_writes_gif_only(tmp_path):
     with pytest.raises(ValueError, match="must end in .gif"):
         save_animation(animate_conv(3, 3), tmp_path / "a.mp4")
+
+
+# --------------------------------------------------------------------------- hostile input
+# One hand-picked case per kind of bad argument: the error names the argument as the
+# caller wrote it, on one line, before anything large is allocated.
+_ANIM = dict(weight_or_kernel=3, input_shape=4)
+
+
+def _tensor(*shape):
+    torch = pytest.importorskip("torch")
+    return torch.ones(*shape, requires_grad=True)
+
+
+@pytest.mark.parametrize("call, error, name", [
+    # a kernel of 10**12 taps was np.arange'd first: a MemoryError
+    (lambda: animate_conv(10**12, 4, transpose=True), ValueError, "weight_or_kernel"),
+    (lambda: animate_conv(np.zeros(0), 4), ValueError, "weight_or_kernel"),
+    (lambda: animate_conv(3, 2.0), TypeError, "input_shape"),
+    (lambda: animate_conv(3, True), TypeError, "input_shape"),
+    (lambda: animate_conv(3, 4, padding=10**6, stride=10**7, dilation=10**5), ValueError,
+     "padding"),  # one output, but a padded input of 2 million cells to draw
+    (lambda: animate_conv(3, 4, transpose=np.ones(3, bool)), TypeError, "transpose"),
+    (lambda: animate_conv(3, 4, output_padding=_tensor(3)), ValueError, "output_padding"),
+    (lambda: animate_conv(3, 4, names=3), TypeError, "names"),
+    (lambda: animate_conv(3, 4, interval=float("inf")), TypeError, "interval"),
+    (lambda: animate_conv(3, 4, interval=0), ValueError, "interval"),
+    (lambda: animate_conv(3, 4, cell=float("nan")), ValueError, "cell"),
+    (lambda: animate_conv(3, 4, cell=5.0), ValueError, "cell"),
+    (lambda: animate(np.array(["conv"])), TypeError, "op"),
+    (lambda: animate("conv", input=1.5), TypeError, "input"),
+    (lambda: animate("conv", kernel=10**200), ValueError, "kernel="),
+    (lambda: animate("conv", stride=2.0), TypeError, "stride"),
+    (lambda: animate("conv", values="3"), TypeError, "values"),
+    (lambda: animate("conv", channels=np.ones(2)), TypeError, "channels"),
+])
+def test_hostile_animation_arguments_are_named(call, error, name):
+    with pytest.raises(error) as err:
+        call()
+    message = str(err.value)
+    assert name in message and "\n" not in message
+    if name == "kernel=":  # animate's kernel, not animate_conv's weight_or_kernel
+        assert "weight_or_kernel" not in message
+
+
+@pytest.fixture(scope="module")
+def small_anim():
+    return animate_conv(3, (1, 4))
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    (dict(anim="not an animation"), TypeError, "anim"),
+    (dict(path=None), TypeError, "path"),
+    (dict(fps=0), ValueError, "fps"),  # was a ZeroDivisionError
+    (dict(fps=-1), ValueError, "fps"),  # was an OverflowError in Pillow
+    (dict(dpi=True), TypeError, "dpi"),
+    (dict(dpi=1), ValueError, "dpi"),  # FreeType cannot draw labels under half a pixel
+    (dict(dpi=10**200), ValueError, "dpi"),
+])
+def test_hostile_save_animation_arguments_are_named(small_anim, tmp_path, kwargs, error,
+                                                    name):
+    call = {"anim": small_anim, "path": tmp_path / "a.gif", **kwargs}
+    with pytest.raises(error, match=name):
+        save_animation(**call)
+    assert not (tmp_path / "a.gif").exists()
+
+
+def test_a_gif_too_large_is_refused_before_drawing(small_anim, tmp_path, monkeypatch):
+    # 2 frames of 800x560 pixels at dpi=100 (8 x 5.6 inches): over a limit of 10**5
+    monkeypatch.setattr("convmat._conv_steps.MAX_GIF_PIXELS", 10**5)
+    with pytest.raises(ValueError, match="dpi=100"):
+        save_animation(small_anim, tmp_path / "a.gif", dpi=100)
+
+
+def test_long_names_at_the_lowest_dpi_are_still_drawn(tmp_path):
+    # A 200-letter name shrank its label under half a pixel: FreeType's "invalid ppem".
+    anim = animate_conv(3, 4, names=["a" * 200, "b", "c"], cell=0.1)
+    png = anim.frame_png(0, tmp_path / "f.png", dpi=20)
+    assert Image.open(png).size[0] > 0
+
+
+def test_hostile_render_figures_arguments_are_named(tmp_path):
+    from convmat.figures import render_figures
+
+    with pytest.raises(TypeError, match="out"):
+        render_figures(True)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="out"):  # was a FileExistsError
+        render_figures(tmp_path / "file")
+    with pytest.raises(ValueError, match="dpi"):  # was FreeType's "invalid ppem value"
+        render_figures(tmp_path / "figs", dpi=1)
+    with pytest.raises(TypeError, match="dpi"):
+        render_figures(tmp_path / "figs", dpi=1.5)

@@ -163,3 +163,39 @@ def test_without_ipywidgets_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets fails
     with pytest.raises(ImportError, match=re.escape('pip install "convmat[notebooks]"')):
         explore()
+
+
+# --------------------------------------------------------------------------- hostile input
+_BUILD = dict(op="conv", ndim=1, size=5, kernel=3, stride=1, padding=0, dilation=1,
+              output_padding=0)
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    (dict(op=np.array(["conv"])), TypeError, "op"),
+    (dict(ndim=1.5), TypeError, "ndim"),
+    (dict(ndim=3), ValueError, "ndim"),
+    (dict(size=2**62), ValueError, "size"),  # refused before the matrix is built
+    (dict(size=1000, ndim=2), ValueError, "size"),  # a 10**6 x 10**6 matrix
+    (dict(kernel=2.0), TypeError, "kernel"),
+    (dict(kernel=np.ones(3, bool)), TypeError, "kernel"),
+    (dict(op="nearest", stride=0), ValueError, "stride"),  # not interpolate's scale_factor
+    (dict(op="nearest", stride=10**12), ValueError, "stride"),  # O = 5 * 10**12
+    (dict(output_padding=np.ones(2)), TypeError, "output_padding"),  # conv ignored it
+])
+def test_hostile_build_arguments_are_named(kwargs, error, name):
+    from convmat.explore import build
+
+    with pytest.raises(error) as err:
+        build(**dict(_BUILD, **kwargs))
+    assert name in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    (dict(op={"a": 1}), TypeError, "op"),  # was "unhashable type: 'dict'"
+    (dict(dims=np.ones(2)), TypeError, "dims"),
+    (dict(transpose=np.ones(3)), TypeError, "transpose"),
+    (dict(size=10**9), ValueError, "size"),  # a slider up to 10**9 would be drawn
+])
+def test_hostile_explore_arguments_are_named(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        explore(**kwargs)
