@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -141,7 +142,9 @@ class _Map:
                 if "torch" not in sys.modules:
                     raise
                 try:  # a function of tensors: F.conv2d refuses a numpy array
-                    out = self._call_torch(x)
+                    with warnings.catch_warnings():  # a numpy function fed a tensor warns
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        out = self._call_torch(x)
                 except Exception:
                     pass
                 else:
