@@ -82,6 +82,33 @@ def outer(parts, combine, strides=None, dtype=None) -> np.ndarray:
     return acc
 
 
+def permuted_arange(shape, axes, dtype=np.int64) -> np.ndarray:
+    """``arange(prod(shape)).reshape(shape).transpose(axes).ravel()``, fast.
+
+    numpy copies a transposed array with a short last axis (a pixel shuffle's ``r``)
+    element by element; here the result is one outer sum ``row[:, None] + col[None, :]``
+    of the leading and the trailing axes (at least 256 positions a row), each a small sum
+    of aranges: one contiguous pass over the output.
+    """
+    strides = c_strides(shape)
+    sizes, steps = [shape[a] for a in axes], [strides[a] for a in axes]
+    k, width = len(sizes), 1
+    while k > 0 and width < 256:
+        k -= 1
+        width *= sizes[k]
+
+    def part(ns, ss):
+        acc = np.zeros(1, dtype)
+        for n, step in zip(ns, ss):
+            acc = (acc[:, None] + np.arange(n, dtype=dtype) * dtype(step)).reshape(-1)
+        return acc
+
+    row, col = part(sizes[:k], steps[:k]), part(sizes[k:], steps[k:])
+    out = np.empty(row.size * col.size, dtype)
+    np.add(row[:, None], col[None, :], out=out.reshape(row.size, col.size))
+    return out
+
+
 # numpy broadcasts slowly over a short last axis: below this many slots per row, loop
 # over the slots (each a long strided pass) or fill by doubling copies instead.
 SHORT_ROW = 12

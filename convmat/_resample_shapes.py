@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._args import as_bool, as_int, as_sample_shape, as_shape, as_tuple, is_int, is_real
+from ._kernels import permuted_arange
 
 __all__ = [
     "BedOfNailsGeometry",
@@ -247,8 +248,7 @@ class PixelShuffleGeometry:
         >>> pixel_shuffle_geometry((4, 1, 2), 2).source()
         array([0, 2, 1, 3, 4, 6, 5, 7])
         """
-        n = math.prod(self.grouped)
-        return np.arange(n, dtype=dtype).reshape(self.grouped).transpose(self.axes).ravel()
+        return permuted_arange(self.grouped, self.axes, np.dtype(dtype).type)
 
 
 def _shuffle_args(input_shape, factor, name: str, op: str):

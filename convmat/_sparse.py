@@ -410,10 +410,17 @@ def _plain_runs(row_counts, special_rows, n_rows: int, n_slots: int, full: bool)
     plain[special_rows] = False
     edges = np.flatnonzero(np.diff(plain, prepend=False, append=False))
     starts, stops = edges[0::2], edges[1::2]
-    # Short runs are not worth a Python iteration: they join the border rows.
-    short = (stops - starts) * n_slots < MIN_RUN
-    plain[ragged_range(starts[short], stops[short] - starts[short])] = False
-    return np.stack([starts[~short], stops[~short]], axis=1), np.flatnonzero(~plain)
+    # Short runs are not worth a Python iteration: they join the border rows. Whichever
+    # holds fewer rows is marked, the short runs or the long ones (a bilinear image has
+    # only short runs: one partial row ends each image row).
+    length = stops - starts
+    long = length * n_slots >= MIN_RUN
+    if int(length[~long].sum()) <= int(length[long].sum()):
+        plain[ragged_range(starts[~long], length[~long])] = False
+    else:
+        plain = np.zeros(n_rows, bool)
+        plain[ragged_range(starts[long], length[long])] = True
+    return np.stack([starts[long], stops[long]], axis=1), np.flatnonzero(~plain)
 
 
 def _broadcast_rows(plan: KronPlan, parts, rows, combine, strides=None) -> np.ndarray:
