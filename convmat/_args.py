@@ -15,9 +15,11 @@ One rule for every builder, so that each inherits it:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +363,18 @@ def as_dpi(value, name: str = "dpi") -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be {rule}, got {name}={brief(value)}")
     return int(value)
+
+
+@contextlib.contextmanager
+def shape_read_from(name: str, shape):
+    """A geometry validated on the shape of the array ``name``: an error that does not
+    name it gets ``(from x of shape S)`` appended, so the caller knows which argument
+    to change (``x`` too small for the kernel reads "the input is too small" otherwise).
+    """
+    try:
+        yield
+    except ValueError as err:
+        if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", str(err)):
+            raise
+        raise ValueError(f"{err} (from {name} of shape {tuple(shape)})") from err
+

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-from ._args import as_array, as_int, as_sample_shape, is_int
+from ._args import as_array, as_int, as_sample_shape, is_int, shape_read_from
 from ._resample_shapes import ChannelShapes
 from ._sparse import Axis, Budget, index_dtype, kron_axes
 from .pooling import _argmax_taps, data_dtype, selection_matrix
@@ -345,7 +345,8 @@ def _max_input(x: ArrayLike, output_size):
     bool or complex kernel for adaptive max pooling."""
     x = as_array(x, "x", kinds="f")
     as_sample_shape(x.shape, "x.shape")  # named for the caller's argument, not a shape's
-    return x, data_dtype(x), adaptive_pool_geometry(x.shape, output_size)
+    with shape_read_from("x", x.shape):
+        return x, data_dtype(x), adaptive_pool_geometry(x.shape, output_size)
 
 
 def adaptive_max_pool_selection(x: ArrayLike, output_size, *,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._args import as_array
+from ._args import as_array, shape_read_from
 from .labels import shown
 
 __all__ = ["plot_effective_receptive_field", "plot_receptive_field"]
@@ -115,7 +115,8 @@ def plot_receptive_field(model, x, output_index, *, ax=None, color="tab:red"):
     if not is_color_like(color):
         raise ValueError(f"color must be a matplotlib colour (a name like 'tab:red', '#aa0000' "
                          f"or an RGB tuple), got color={shown(color)}")
-    field = receptive_field(model, x.shape, output_index).any(axis=0)
+    with shape_read_from("x", x.shape):  # the field is of x's shape: name x
+        field = receptive_field(model, x.shape, output_index).any(axis=0)
     ax = _axes(ax)
     _background(ax, x)
     if x.ndim == 2:

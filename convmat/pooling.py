@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-from ._args import as_array, as_sample_shape
+from ._args import as_array, as_sample_shape, shape_read_from
 from ._sparse import Axis, Budget, index_dtype, kron_axes, make_csr
 from .shapes import AvgPoolGeometry, PoolGeometry, avg_pool_geometry, pool_geometry
 from .window import Window
@@ -148,8 +148,9 @@ def max_pool_input(x: ArrayLike, kernel_size, *, stride=None, padding=0, dilatio
     x = as_array(x, "x")
     as_sample_shape(x.shape, "x.shape")  # named for the caller's argument, not a shape's
     dtype = data_dtype(x)
-    geo = pool_geometry(x.shape, kernel_size, stride=stride, padding=padding,
-                        dilation=dilation, ceil_mode=ceil_mode)
+    with shape_read_from("x", x.shape):
+        geo = pool_geometry(x.shape, kernel_size, stride=stride, padding=padding,
+                            dilation=dilation, ceil_mode=ceil_mode)
     return x, dtype, geo
 
 

@@ -134,9 +134,11 @@ def _dense_matrix(w, geo: ConvGeometry, input_shape, kwargs) -> np.ndarray:
     m, n = math.prod(geo.out_shape), math.prod(geo.in_shape)
     if m * n > _DENSE_LIMIT:
         raise ValueError(
-            f"the dense SVD of this {m} x {n} convolution matrix (input_shape="
-            f"{tuple(input_shape)}) is too large ({m * n:,} entries, limit "
-            f"{_DENSE_LIMIT:,}); use conv_operator_norm for the largest singular value")
+            f"the dense SVD of this {m} x {n} convolution matrix (weight of shape "
+            f"{w.shape}, input_shape={tuple(input_shape)}, "
+            f"{', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) is too large "
+            f"({m * n:,} entries, limit {_DENSE_LIMIT:,}); use conv_operator_norm for "
+            f"the largest singular value")
     return conv_matrix(w, input_shape, **kwargs).toarray()
 
 

@@ -295,7 +295,9 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     forward, adjoint, in_shape, out_shape, dtype, trials, rng
         As for :func:`dottest` (a torch callable needs no ``adjoint``: its backward is it).
     rtol : float, optional
-        Largest relative mismatch allowed, ``> 0``; default :func:`default_rtol` of the
+        Largest relative mismatch allowed, at least the machine epsilon of the precision
+        the test runs in (a smaller one is refused: rounding alone would fail an exact
+        adjoint); default :func:`default_rtol` of the
         lowest precision among ``dtype`` and the dtypes of ``A x`` and ``B y`` (about
         1.5e-8 for float64 and complex128, 3.5e-4 for float32 and complex64): a float32 map
         is only adjoint to float32 rounding, even when probed in float64.
@@ -335,6 +337,11 @@ def assert_adjoint(forward, adjoint=None, *, in_shape=None, out_shape=None,
     tol = _as_rtol(rtol)
     results, in_shape, out_shape, dt, precision = _trials(forward, adjoint, in_shape,
                                                           out_shape, dtype, trials, rng)
+    eps = float(np.finfo(precision).eps)
+    if tol is not None and tol < eps:  # rounding alone would fail an exact adjoint
+        raise ValueError(f"rtol={rtol!r} is below the rounding of {precision} (eps "
+                         f"{eps:.3g}): no floating-point dot test can meet it; pass "
+                         f"rtol >= {eps:.3g}, or None for the default")
     tol = default_rtol(precision) if tol is None else tol
     worst = max(results, key=lambda r: r.mismatch)
     where = (f"trial {worst.trial + 1} of {len(results)}, dtype {dt}"

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.sparse import csr_array
 
-from ._args import as_array, as_sample_shape, shape_of
+from ._args import as_array, as_sample_shape, shape_of, shape_read_from
 from ._sample_operator import _SampleOperator
 from ._sparse import Axis, Budget, kron_axes
 from .convolution import check_size, conv_axes, weight_array
@@ -40,9 +40,10 @@ def _weight_geometry(x_shape, weight_shape, stride, padding, dilation, groups,
     if w_shape[1] < 1 or x_shape[0] % w_shape[1]:
         raise ValueError(f"weight_shape[1] (C_in // groups) must divide x's {x_shape[0]} "
                          f"channels, got weight_shape={weight_shape!r}")
-    return conv_geometry(w_shape, x_shape, stride=stride,
-                         padding=padding, dilation=dilation, groups=groups,
-                         padding_mode=padding_mode)
+    with shape_read_from("x", x_shape):
+        return conv_geometry(w_shape, x_shape, stride=stride,
+                             padding=padding, dilation=dilation, groups=groups,
+                             padding_mode=padding_mode)
 
 
 def conv_weight_axes(geo: ConvGeometry) -> list[Axis]:

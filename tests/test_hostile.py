@@ -550,6 +550,21 @@ def test_drawn_hostile_values(case, value):
     assert attack(name, arg, value) is None
 
 
+# Found by the drawn test: a geometry read off an array's shape is refused naming the
+# array (not "the input", which the caller never passed), and sizes that only a huge
+# padding reaches name it.
+@pytest.mark.parametrize("call, match", [
+    (lambda: convmat.conv_weight_matrix([[0.0]], (1, 1, 3)), r"from x of shape \(1, 1\)"),
+    (lambda: convmat.max_pool_selection(np.zeros((1, 1)), 2), r"from x of shape \(1, 1\)"),
+    (lambda: convmat.adaptive_max_pool_selection(np.zeros((1, 0)), 2), r"x"),
+    (lambda: convmat.conv_singular_values(W1, (1, 5), padding=1677721), r"padding=1677721"),
+    (lambda: ctesting.assert_adjoint(M1, rtol=1e-186), r"rtol=1e-186 is below the rounding"),
+])
+def test_drawn_cases_name_their_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
 # ------------------------------------------------------------------- operators
 OPERATOR_INPUTS = [(lab, v) for lab, v in HOSTILE] + [
     ("wrong length", np.ones(3)), ("too many dims", np.ones((2, 2, 2)))]
