@@ -644,6 +644,45 @@ def test_cli_refuses_with_one_line(argv, capsys, tmp_path, monkeypatch):
     assert err[-1].startswith(("convmat", "error", "usage")) or ":" in err[-1]
 
 
+# Drawn command lines: any op, any of its options, any token. The command either runs
+# (exit 0) or refuses in one line (exit 2); never a traceback, never another status.
+_SHOW_FLAGS = ["--input", "--channels", "--out-channels", "--kernel", "--stride", "--padding",
+               "--dilation", "--output-padding", "--groups", "--names", "--weight",
+               "--values", "--scale", "--mode", "--offset", "--seed"]
+_TOKENS = st.one_of(
+    st.integers(-(2**70), 2**70).map(str),
+    st.floats(allow_nan=True).map(str),
+    st.lists(st.integers(-3, 9), min_size=1, max_size=4).map(lambda v: "x".join(map(str, v))),
+    st.lists(st.integers(-3, 9), min_size=1, max_size=4).map(lambda v: ",".join(map(str, v))),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=100)
+@given(op=st.sampled_from(["conv", "maxpool", "avgpool", "nearest", "interpolate",
+                           "bed-of-nails", "maxunpool"]),
+       flag=st.sampled_from(_SHOW_FLAGS), token=_TOKENS, transpose=st.booleans())
+def test_drawn_command_lines(op, flag, token, transpose):
+    import contextlib
+    import io
+
+    from convmat import cli
+
+    argv = ["show", op, flag, token] + (["--transpose"] if transpose else [])
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = cli.main(argv)
+        except SystemExit as done:
+            code = done.code
+        except BaseException as exc:  # noqa: BLE001 - what the test is looking for
+            raise AssertionError(f"{argv}: raw {type(exc).__name__}: {exc}") from exc
+    lines = err.getvalue().strip().splitlines()
+    assert code in (0, 2), (argv, code, lines)
+    if code == 2:
+        assert lines and "Traceback" not in err.getvalue(), (argv, lines)
+
+
 # ------------------------------------------------------------------- the tally
 def _timed(f, *args, seconds: int = 20):
     """``f(*args)``, or a verdict when it takes longer than ``seconds`` (a hang)."""
