@@ -1,4 +1,4 @@
-"""The skeleton every matrix-free operator of convmat shares.
+"""The skeleton every matrix-free operator of convmat shares, and its two generic kinds.
 
 A :class:`_SampleOperator` is a :class:`scipy.sparse.linalg.LinearOperator` between flat
 samples ``(C, *spatial)``: subclasses give the map and its adjoint on batches, and the
@@ -6,19 +6,26 @@ public products (``matvec``, ``A @ x``, ``A.H @ y``, ...) read their argument on
 a torch tensor (even one that requires grad) or a list is an array, and a vector of the
 wrong size is refused with its name and the shape wanted. ``A.H`` and ``A.T`` stay
 operators of this kind, so their products read their arguments the same way.
+
+Two kinds serve many ops: :class:`IndexOperator` (an index map: max pooling with known
+winners, max unpooling, bed of nails, the pixel shuffles) and :class:`SeparableOperator`
+(one small matrix per spatial axis: average and adaptive pooling, interpolation). They
+live here, below every op's module, so that each op's module can make its own operator.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-from scipy.sparse import issparse
+from scipy.sparse import csr_array, issparse
 from scipy.sparse.linalg import LinearOperator
 
 from ._args import as_array
+from ._sparse import Axis, get_max_entries, kron_axes
 
-__all__: list[str] = []
+__all__ = ["IndexOperator", "SeparableOperator"]
 
 
 class _SampleOperator(LinearOperator):
@@ -114,3 +121,130 @@ class _AdjointOperator(_SampleOperator):
 
     def _adjoint(self):
         return self.A
+
+
+# --------------------------------------------------------------------------- index maps
+class IndexOperator(_SampleOperator):
+    """``y[i] = x[src[i]]`` (``0`` where ``src[i] < 0``): a 0/1 matrix with at most one 1
+    per row, applied by a gather; the adjoint scatter-adds ``y`` back.
+
+    Max pooling with known winners, max unpooling, bed-of-nails upsampling and the pixel
+    (un)shuffles are all of this kind.
+
+    Attributes
+    ----------
+    src : ndarray of int, shape (m,)
+        The index map: the flat input read by each output, ``-1`` for none. Built on
+        first use when the operator was given a function for it, so that making an
+        operator costs nothing however large its shapes (it is as large as one output).
+    in_shape, out_shape : tuple of int
+        Sample shapes.
+    """
+
+    def __init__(self, src, in_shape, out_shape, dtype=np.float64):
+        self._make_src = src if callable(src) else (lambda: src)
+        super().__init__(in_shape, out_shape, dtype)
+        if not callable(src):
+            _ = self.src  # an array given: check it now, not at the first product
+
+    @functools.cached_property
+    def src(self) -> np.ndarray:
+        src = np.asarray(self._make_src()).reshape(-1)
+        if src.dtype.kind not in "iu":
+            raise TypeError(f"src must hold integers, got an array of dtype {src.dtype}")
+        return src
+
+    @functools.cached_property
+    def _zeros(self) -> bool:
+        return bool(self.src.size) and self.src.min() < 0
+
+    @functools.cached_property
+    def _read(self) -> np.ndarray:
+        # A missing input reads an extra zero row, one past the end.
+        return np.where(self.src < 0, self.shape[1], self.src) if self._zeros else self.src
+
+    def _matmat(self, X):
+        X = np.asarray(X)
+        if self._zeros:
+            X = np.concatenate([X, np.zeros((1, X.shape[1]), X.dtype)])
+        return X[self._read]
+
+    def _rmatmat(self, Y):
+        Y = np.asarray(Y)
+        out = np.zeros((self.shape[1] + 1, Y.shape[1]), dtype=Y.dtype)
+        np.add.at(out, self._read, Y)  # windows may share a winner: add, never overwrite
+        return out[:-1]
+
+
+# --------------------------------------------------------------------------- separable maps
+def _along_axes(factors, x: np.ndarray) -> np.ndarray:
+    """``(N, C, *size) -> (N, C, *out)``: the 1-D matrix ``factors[d]`` applied along
+    spatial axis ``d``, one sparse-times-dense product per dimension."""
+    for axis, M in enumerate(factors, start=2):
+        moved = np.moveaxis(x, axis, 0)
+        y = M @ moved.reshape(moved.shape[0], -1)
+        x = np.moveaxis(y.reshape(M.shape[0], *moved.shape[1:]), 0, axis)
+    return np.ascontiguousarray(x)
+
+
+class SeparableOperator(_SampleOperator):
+    r"""``I_C \otimes M_1 \otimes \dots \otimes M_n`` on flat samples, never built.
+
+    Average pooling and interpolation act on each spatial axis independently, and on each
+    channel alike: ``matvec`` applies the small 1-D matrix ``M_d`` along axis ``d`` in
+    turn, ``rmatvec`` applies the ``M_d^H``.
+
+    Attributes
+    ----------
+    factors : list of csr_array
+        ``M_d`` of shape ``(out[d], size[d])``, one per spatial dimension.
+    in_shape, out_shape : tuple of int
+        Sample shapes ``(C, *size)`` and ``(C, *out)``.
+    geometry
+        The validated geometry from :mod:`convmat.shapes`.
+    """
+
+    def __init__(self, factors, channels: int, dtype, geometry):
+        self.factors = list(factors)
+        self._adjoints = [M.T.conj().tocsr() for M in self.factors]
+        self.geometry = geometry
+        super().__init__((channels, *(M.shape[1] for M in self.factors)),
+                         (channels, *(M.shape[0] for M in self.factors)), dtype)
+
+    def _forward(self, x):
+        return _along_axes(self.factors, x)
+
+    def _backward(self, y):
+        return _along_axes(self._adjoints, y)
+
+    def _adjoint(self):
+        return SeparableOperator(self._adjoints, self.in_shape[0], self.dtype, self.geometry)
+
+
+def _separable(what: str, entries, out, channels: int, factors, dtype,
+               geometry) -> SeparableOperator:
+    """A :class:`SeparableOperator` from the :class:`~convmat._sparse.Axis` factors that
+    ``factors()`` makes, once their sizes are known to fit.
+
+    ``entries`` bounds each factor's stored entries (Python ints, by arithmetic) and
+    ``out`` is the output's spatial size: a huge ``scale_factor`` is refused here, before
+    any factor exists, instead of failing with a ``MemoryError`` while building one.
+    """
+    n_entries, n_rows, limit = sum(entries), sum(out), get_max_entries()
+    if max(n_entries, n_rows) > limit:
+        raise ValueError(
+            f"{what} would build 1-D factors with {n_entries:,} stored entries and "
+            f"{n_rows:,} rows for an output of spatial size {tuple(out)} (one output "
+            f"sample alone would hold {channels * math.prod(out):,} values), more than "
+            f"max_entries={limit:,}. Raise the limit with convmat.set_max_entries to "
+            f"allow it."
+        )
+    return SeparableOperator([_axis_matrix(a, dtype) for a in factors()], channels, dtype,
+                             geometry)
+
+
+def _axis_matrix(axis: Axis, dtype) -> csr_array:
+    """The 1-D matrix of one factor, assembled as the builders assemble theirs."""
+    pattern = kron_axes([axis], taps=False, values=axis.values is not None)
+    values = np.ones(pattern.nnz) if pattern.values is None else pattern.values
+    return pattern.csr(values.astype(dtype, copy=False))

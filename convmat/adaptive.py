@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -26,11 +25,9 @@ from scipy.sparse import csr_array
 
 from ._args import as_array, as_int, as_sample_shape, is_int, shape_read_from
 from ._resample_shapes import ChannelShapes
+from ._sample_operator import IndexOperator, SeparableOperator, _separable
 from ._sparse import Axis, Budget, index_dtype, kron_axes
 from .pooling import _argmax_taps, data_dtype, selection_matrix
-
-if TYPE_CHECKING:  # convmat.operators imports convmat.interpolation, which imports this
-    from .operators import IndexOperator, SeparableOperator
 
 __all__ = [
     "AdaptivePoolGeometry",
@@ -276,7 +273,6 @@ def adaptive_avg_pool_operator(input_shape, output_size, *,
     >>> A.H @ np.array([1., 0.])
     array([0.5, 0.5, 0. , 0. ])
     """
-    from .operators import _separable
 
     ft = interpolation_dtype(dtype)
     geo = adaptive_pool_geometry(input_shape, output_size)
@@ -444,7 +440,6 @@ def adaptive_max_pool_operator(x: ArrayLike, output_size) -> IndexOperator:
     >>> M.H @ np.array([1., 1., 1.])
     array([0., 1., 0., 2., 0.])
     """
-    from .operators import IndexOperator
 
     x, dtype, geo = _max_input(x, output_size)
     src, _ = adaptive_max_winners(x, geo)
