@@ -41,6 +41,7 @@ from scipy.sparse.linalg import LinearOperator
 from torch import nn
 
 from ._args import _is_sequence, as_array, as_shape, is_int
+from ._sample_operator import _SampleOperator
 from ._sparse import Budget
 from .network_trace import check_batch, run
 
@@ -147,15 +148,15 @@ class Linearization:
         return NetworkOperator(self)
 
 
-class NetworkOperator(LinearOperator):
-    """``J`` of a :class:`Linearization` applied factor by factor, with its adjoint."""
+class NetworkOperator(_SampleOperator):
+    """``J`` of a :class:`Linearization` applied factor by factor, with its adjoint (its
+    products read tensors and name a vector of the wrong size, as every convmat
+    operator's)."""
 
     def __init__(self, lin: Linearization):
         self.lin = lin
-        self.in_shape, self.out_shape = lin.in_shape, lin.out_shape
         self._uses = _last_uses(lin)
-        super().__init__(dtype=lin.dtype, shape=(math.prod(lin.out_shape),
-                                                  math.prod(lin.in_shape)))
+        super().__init__(lin.in_shape, lin.out_shape, lin.dtype)
 
     def _matmat(self, X):
         lin = self.lin
@@ -181,11 +182,6 @@ class NetworkOperator(LinearOperator):
         Y = np.asarray(Y)
         return grads.get(lin.input_name, np.zeros((self.shape[1], Y.shape[1]), self.dtype))
 
-    def _matvec(self, x):
-        return self._matmat(np.reshape(x, (-1, 1))).reshape(-1)
-
-    def _rmatvec(self, y):
-        return self._rmatmat(np.reshape(y, (-1, 1))).reshape(-1)
 
 
 # --------------------------------------------------------------------------- composing

@@ -570,6 +570,9 @@ OPERATOR_INPUTS = [(lab, v) for lab, v in HOSTILE] + [
     ("wrong length", np.ones(3)), ("too many dims", np.ones((2, 2, 2)))]
 
 
+if torch is not None:
+    OPERATORS["NetworkOperator"] = lambda: cnetwork.linearize(_MODEL, X1).operator()
+
 APPLICATIONS = {
     "matvec": lambda A, v: A.matvec(v), "rmatvec": lambda A, v: A.rmatvec(v),
     "matmat": lambda A, v: A.matmat(v), "A @": lambda A, v: A @ v,
