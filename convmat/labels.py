@@ -16,7 +16,7 @@ import math
 import numpy as np
 from scipy.sparse import csr_array
 
-from ._args import as_array, as_bool, as_int, as_shape, as_tuple, is_int
+from ._args import as_array, as_bool, as_int, as_shape, as_tuple, brief, is_int
 from .convolution import TapPattern
 from .shapes import conv_transpose_geometry
 
@@ -279,11 +279,8 @@ def format_map(x, title) -> str:
 
 
 # --------------------------------------------------------------------------- arguments
-def shown(value, limit: int = 60) -> str:
-    """``value``'s repr on one line, cut to about ``limit`` characters: what an error
-    message echoes of an argument (an array's repr spans lines)."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+# What an error message echoes of an argument: its repr on one short line.
+shown = brief
 
 
 def _is_scalar(value) -> bool:
