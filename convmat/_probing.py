@@ -363,11 +363,9 @@ def probe_matrix(fmap: _Map, dt: np.dtype, budget: Budget, *, pattern=None,
                              f"no input to probe")
         name = "out_shape" if fmap.name == "adjoint" else "in_shape"
         raise ValueError(f"{name}={in_shape} holds no values: there is no input to probe")
-    if n > budget.limit:  # one probe holds n values: refuse before the first one exists
-        name = "out_shape" if fmap.name == "adjoint" else "in_shape"
-        raise ValueError(f"{name}={in_shape} holds {n:,} values, more than max_entries="
-                         f"{budget.limit:,}: every probe of {budget.what} is that large; pass "
-                         f"max_entries= (or convmat.set_max_entries) to allow it")
+    # One probe holds n values: refuse before the first one exists.
+    budget.check_values(n, f"every probe of {budget.what}",
+                        f"{'out_shape' if fmap.name == 'adjoint' else 'in_shape'}={in_shape}")
     if pattern is not None:
         P = as_pattern(pattern)
         budget.check(P.nnz, P.shape[0])

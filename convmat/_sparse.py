@@ -118,6 +118,17 @@ class Budget:
                 f"allow it{instead}."
             )
 
+    def check_values(self, n_values: int, what: str, given: str) -> None:
+        """Refuse an array of ``n_values`` values past ``limit``, before allocating it:
+        ``what`` it is (``"the grid"``), ``given`` the argument that sizes it, as the
+        caller wrote it (``"size=(1, 10, 10)"``)."""
+        limit = self.limit
+        if int(n_values) > limit:
+            raise ValueError(
+                f"{what} for {given} holds {n_values:,} values (about "
+                f"{n_values * self.itemsize / 2**30:.3g} GiB), more than max_entries="
+                f"{limit:,}; pass max_entries= (or convmat.set_max_entries) to allow it")
+
 
 @dataclass(frozen=True, eq=False)
 class Axis:

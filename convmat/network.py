@@ -421,12 +421,8 @@ def _shape(input_shape, max_entries) -> tuple[int, ...]:
     if min(shape) < 1:
         raise ValueError(f"input_shape must be positive ints (C, *spatial), got "
                          f"input_shape={shape}")
-    # The model runs once on a sample of zeros of this shape: refuse one past the limit.
-    limit = Budget("receptive_field", None, 8, max_entries).limit  # max_entries checked
-    if math.prod(shape) > limit:
-        raise ValueError(f"input_shape={shape} holds {math.prod(shape):,} values, more than "
-                         f"max_entries={limit:,}: the model runs once on a sample of that "
-                         f"shape; pass max_entries= (or convmat.set_max_entries) to allow it")
+    Budget("receptive_field", None, 8, max_entries).check_values(
+        math.prod(shape), "the sample the model runs on", f"input_shape={shape}")
     return shape
 
 

@@ -33,7 +33,7 @@ from scipy.sparse import csr_array
 from ._args import as_array, as_bool, as_shape, shape_of
 from ._resample_shapes import ChannelShapes
 from ._sample_operator import _SampleOperator
-from ._sparse import Budget, get_max_entries, index_dtype, make_csr
+from ._sparse import Budget, index_dtype, make_csr
 
 __all__ = ["GridSampleGeometry", "GridSampleOperator", "affine_grid", "grid_sample_geometry",
            "grid_sample_matrix", "grid_sample_operator", "grid_sample_output_shape"]
@@ -543,7 +543,8 @@ def _linspace(n: int, align_corners: bool, ft) -> np.ndarray:
     return r if align_corners else r * ft(n - 1) / ft(n)
 
 
-def affine_grid(theta: ArrayLike, size, *, align_corners: bool = False) -> np.ndarray:
+def affine_grid(theta: ArrayLike, size, *, align_corners: bool = False,
+                max_entries: int | None = None) -> np.ndarray:
     r"""``torch.nn.functional.affine_grid`` for one sample: the grid of an affine map.
 
     Parameters
@@ -556,6 +557,8 @@ def affine_grid(theta: ArrayLike, size, *, align_corners: bool = False) -> np.nd
         it is checked as torch checks it).
     align_corners : bool
         As in torch (``None`` is read as ``False``).
+    max_entries : int, optional
+        Refuse a grid of more values than this (default: ``get_max_entries()``).
 
     Returns
     -------
@@ -599,12 +602,8 @@ def affine_grid(theta: ArrayLike, size, *, align_corners: bool = False) -> np.nd
     ft = theta.dtype.type
     spatial = shape[1:]
     # The grid is the result itself: refuse one past the limit before allocating it.
-    n_values, limit = math.prod(spatial) * nd, get_max_entries()
-    if n_values > limit:
-        raise ValueError(
-            f"affine_grid would return {n_values:,} values (about "
-            f"{n_values * theta.dtype.itemsize / 2**30:.3g} GiB) for size={shape}, more "
-            f"than max_entries={limit:,}; convmat.set_max_entries allows it")
+    Budget("affine_grid", None, theta.dtype.itemsize, max_entries).check_values(
+        math.prod(spatial) * nd, "the grid", f"size={shape}")
     base = np.empty((*spatial, nd + 1), dtype=ft)
     for d, n in enumerate(spatial):  # coordinate nd - 1 - d varies along axis d
         base[..., nd - 1 - d] = _linspace(n, align_corners, ft).reshape(

@@ -259,7 +259,7 @@ TABLE = {
     "pad_output_shape": (convmat.pad_output_shape, dict(input_shape=(1, 4), pad=(1, 2)),
                          ["input_shape", "pad", "mode"]),
     "affine_grid": (convmat.affine_grid, dict(theta=np.eye(2, 3), size=(1, 3, 3)),
-                    ["theta", "size", "align_corners"]),
+                    ["theta", "size", "align_corners", "max_entries"]),
     "grid_sample_matrix": (convmat.grid_sample_matrix,
                            dict(input_shape=(1, 4, 4),
                                 grid=convmat.affine_grid(np.eye(2, 3), (1, 3, 3))),

@@ -406,3 +406,7 @@ def test_operator_products_name_the_vector_and_its_shape():
 def test_affine_grid_past_the_limit_is_refused_by_size():
     with pytest.raises(ValueError, match=r"size=\(1, 100000, 100000\).*max_entries"):
         affine_grid(np.eye(2, 3), (1, 10**5, 10**5))
+    # its own limit, as every builder takes one: a 2x2 grid holds 2 * 2 * 2 = 8 values
+    assert affine_grid(np.eye(2, 3), (1, 2, 2), max_entries=8).shape == (2, 2, 2)
+    with pytest.raises(ValueError, match=r"the grid for size=\(1, 2, 2\) holds 8 values"):
+        affine_grid(np.eye(2, 3), (1, 2, 2), max_entries=7)
